@@ -1,0 +1,602 @@
+//! The client: one reused HTTP agent per token endpoint, safe defaults, bounded retries.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::{Duration, Instant, SystemTime};
+
+use ureq::http::{HeaderName, HeaderValue, Uri};
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+use crate::classify::{classify_response, classify_transport, Answer, MAX_BODY};
+use crate::encode::{basic_credentials, BodyEncoding, BodyWriter};
+use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
+use crate::secret::Secret;
+use crate::token::Token;
+
+/// How the client authenticates to the token endpoint (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic with form-urlencoded id and secret.
+    #[default]
+    Basic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the body.
+    Post,
+}
+
+impl ClientAuth {
+    /// Parses `"basic"` or `"post"`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "basic" => Some(ClientAuth::Basic),
+            "post" => Some(ClientAuth::Post),
+            _ => None,
+        }
+    }
+}
+
+/// Which Gusto API the preset talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GustoEnvironment {
+    /// `https://api.gusto-demo.com` (the default).
+    Demo,
+    /// `https://api.gusto.com`.
+    Production,
+    /// Another base URL, e.g. a local test server.
+    Custom(String),
+}
+
+impl GustoEnvironment {
+    fn base_url(&self) -> &str {
+        match self {
+            GustoEnvironment::Demo => "https://api.gusto-demo.com",
+            GustoEnvironment::Production => "https://api.gusto.com",
+            GustoEnvironment::Custom(base) => base.trim_end_matches('/'),
+        }
+    }
+}
+
+impl FromStr for GustoEnvironment {
+    type Err = Error;
+
+    /// `"demo"`, `"production"`, or a base URL starting with `http://` or `https://`.
+    fn from_str(value: &str) -> Result<Self, Error> {
+        match value {
+            "demo" => Ok(GustoEnvironment::Demo),
+            "production" => Ok(GustoEnvironment::Production),
+            v if v.starts_with("https://") || v.starts_with("http://") => {
+                Ok(GustoEnvironment::Custom(v.to_owned()))
+            }
+            _ => Err(Error::invalid_input(
+                "Gusto environment must be \"demo\", \"production\" or a base URL",
+            )),
+        }
+    }
+}
+
+/// When to resend a request that failed in a transient way (spec §6).
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (default 2; 0 disables retries).
+    pub max_retries: u32,
+    /// Also retry when the refresh token may have been consumed. Only safe with servers
+    /// that forgive a resent refresh token (Gusto revokes lazily); elsewhere reuse can
+    /// revoke the whole token family. Default off; on in the Gusto preset.
+    pub retry_unknown_outcome: bool,
+    /// First backoff delay; doubled on each retry, with jitter.
+    pub initial_backoff: Duration,
+    /// The longest wait between attempts, and the longest `Retry-After` honoured.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 2,
+            retry_unknown_outcome: false,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Builds a [`Client`]; every option has a safe default.
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    token_url: String,
+    body_encoding: BodyEncoding,
+    client_auth: ClientAuth,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    headers: Vec<(String, String)>,
+    user_agent: Option<String>,
+    surface: &'static str,
+    allow_insecure_http: bool,
+    ca_file: Option<PathBuf>,
+    proxy_from_env: bool,
+}
+
+/// Headers the client owns; a caller's extra header may not replace them.
+const OWN_HEADERS: [&str; 6] = [
+    "authorization",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+];
+
+impl ClientBuilder {
+    fn new(token_url: String) -> Self {
+        ClientBuilder {
+            token_url,
+            body_encoding: BodyEncoding::Form,
+            client_auth: ClientAuth::Basic,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            headers: Vec::new(),
+            user_agent: None,
+            surface: "rust",
+            allow_insecure_http: false,
+            ca_file: None,
+            proxy_from_env: true,
+        }
+    }
+
+    /// Body encoding (default [`BodyEncoding::Form`]).
+    pub fn body_encoding(mut self, encoding: BodyEncoding) -> Self {
+        self.body_encoding = encoding;
+        self
+    }
+
+    /// Client authentication (default [`ClientAuth::Basic`]).
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = auth;
+        self
+    }
+
+    /// The deadline for a whole refresh, retries included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The deadline for opening a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Retries after the first attempt (default 2).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The whole retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Adds a header to every request (not `Authorization`, `Content-Type` or framing headers).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets `X-Gusto-API-Version`; without it Gusto uses the application's minimum version.
+    pub fn gusto_api_version(self, version: impl Into<String>) -> Self {
+        self.header("X-Gusto-API-Version", version)
+    }
+
+    /// Replaces the `User-Agent` (default `oauth-refresh/<version> (rust)`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// Names the language binding in the default `User-Agent`.
+    #[doc(hidden)]
+    pub fn surface(mut self, surface: &'static str) -> Self {
+        self.surface = surface;
+        self
+    }
+
+    /// Allows plain `http://` to hosts other than loopback. Tokens then cross the
+    /// network in clear: only for a trusted network.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM file, in addition to the built-in roots.
+    /// `SSL_CERT_FILE` is honoured the same way when this is not set.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Use `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment (default on).
+    pub fn proxy_from_env(mut self, enabled: bool) -> Self {
+        self.proxy_from_env = enabled;
+        self
+    }
+
+    /// Checks every option and builds the client. No I/O happens here except reading
+    /// the CA file.
+    pub fn build(self) -> Result<Client, Error> {
+        let uri: Uri = self
+            .token_url
+            .parse()
+            .map_err(|_| Error::invalid_input("the token URL is not a valid URL"))?;
+        let host = uri.host().unwrap_or_default().to_owned();
+        match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if self.allow_insecure_http || is_loopback(&host) => {}
+            Some("http") => {
+                return Err(Error::invalid_input(format!(
+                    "refusing plain http:// to {host}: use https, or allow_insecure_http for a trusted network"
+                )))
+            }
+            _ => return Err(Error::invalid_input("the token URL must start with https:// or http://")),
+        }
+        if host.is_empty() {
+            return Err(Error::invalid_input("the token URL has no host"));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::invalid_input("timeouts must be greater than zero"));
+        }
+
+        let mut headers = Vec::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::invalid_input(format!("invalid header name {name:?}")))?;
+            if OWN_HEADERS.contains(&name.as_str()) {
+                return Err(Error::invalid_input(format!(
+                    "header {name} is set by the client and cannot be replaced"
+                )));
+            }
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| Error::invalid_input(format!("invalid value for header {name}")))?;
+            headers.push((name, value));
+        }
+
+        let user_agent = self.user_agent.unwrap_or_else(|| {
+            format!(
+                "oauth-refresh/{} ({})",
+                env!("CARGO_PKG_VERSION"),
+                self.surface
+            )
+        });
+        let ca_file = self
+            .ca_file
+            .or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
+        let root_certs = match ca_file {
+            Some(path) => roots_with(&path)?,
+            None => RootCerts::WebPki,
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(user_agent)
+            .accept("application/json")
+            .proxy(if self.proxy_from_env {
+                ureq::Proxy::try_from_env()
+            } else {
+                None
+            })
+            .tls_config(TlsConfig::builder().root_certs(root_certs).build())
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_global(Some(self.timeout))
+            .build()
+            .new_agent();
+
+        Ok(Client {
+            agent,
+            token_url: uri,
+            host,
+            content_type: HeaderValue::from_static(self.body_encoding.content_type()),
+            body_encoding: self.body_encoding,
+            client_auth: self.client_auth,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry,
+            headers,
+        })
+    }
+}
+
+/// The built-in roots plus every certificate in a PEM file.
+fn roots_with(path: &std::path::Path) -> Result<RootCerts, Error> {
+    let shown = path.display();
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::invalid_input(format!("cannot read CA file {shown}: {e}")))?;
+    let mut certs: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    let before = certs.len();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(_) => {
+                return Err(Error::invalid_input(format!(
+                    "CA file {shown} is not valid PEM"
+                )))
+            }
+        }
+    }
+    if certs.len() == before {
+        return Err(Error::invalid_input(format!(
+            "CA file {shown} holds no certificate"
+        )));
+    }
+    Ok(RootCerts::new_with_certs(&certs))
+}
+
+/// `localhost`, 127.0.0.0/8 and `[::1]`: plain HTTP never leaves the machine there.
+fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refreshes tokens at one token endpoint. Cheap to share: it is `Send + Sync` and
+/// keeps connections alive between calls.
+#[derive(Debug)]
+pub struct Client {
+    agent: ureq::Agent,
+    token_url: Uri,
+    host: String,
+    content_type: HeaderValue,
+    body_encoding: BodyEncoding,
+    client_auth: ClientAuth,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Client {
+    /// A builder for an RFC 6749 token endpoint (form body, HTTP Basic).
+    pub fn builder(token_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(token_url.into())
+    }
+
+    /// A client for an RFC 6749 token endpoint with every default.
+    pub fn new(token_url: impl Into<String>) -> Result<Client, Error> {
+        Client::builder(token_url).build()
+    }
+
+    /// A builder preset for Gusto's `POST {base}/oauth/token`: JSON body, credentials in
+    /// the body, and retries of unknown outcomes (Gusto revokes the old refresh token only
+    /// when the new access token is first used, so a lost response may be retried).
+    pub fn gusto(environment: GustoEnvironment) -> ClientBuilder {
+        let mut builder = ClientBuilder::new(format!("{}/oauth/token", environment.base_url()))
+            .body_encoding(BodyEncoding::Json)
+            .client_auth(ClientAuth::Post);
+        builder.retry.retry_unknown_outcome = true;
+        builder
+    }
+
+    /// Exchanges a refresh token for a new token (RFC 6749 §6). Blocks the calling thread.
+    pub fn refresh(&self, request: &RefreshTokenRequest) -> Result<Token, Error> {
+        request.validate()?;
+        let mut body = self.body_writer(&request.client_id, &request.client_secret);
+        body.param("grant_type", "refresh_token");
+        body.param("refresh_token", request.refresh_token.expose());
+        if let Some(uri) = &request.redirect_uri {
+            body.param("redirect_uri", uri);
+        }
+        if let Some(scope) = &request.scope {
+            body.param("scope", scope);
+        }
+        for (name, value) in &request.extra {
+            body.param(name, value);
+        }
+        let secrets = [
+            request.client_secret.expose(),
+            request.refresh_token.expose(),
+        ];
+        self.execute(
+            &body.finish(),
+            (&request.client_id, &request.client_secret),
+            Some(&request.refresh_token),
+            &secrets,
+        )
+    }
+
+    /// Gusto's `system_access` grant: a token for the application, with no refresh token.
+    pub fn system_access(&self, request: &SystemAccessTokenRequest) -> Result<Token, Error> {
+        request.validate()?;
+        let mut body = self.body_writer(&request.client_id, &request.client_secret);
+        body.param("grant_type", "system_access");
+        let secrets = [request.client_secret.expose()];
+        self.execute(
+            &body.finish(),
+            (&request.client_id, &request.client_secret),
+            None,
+            &secrets,
+        )
+    }
+
+    fn body_writer(&self, client_id: &str, client_secret: &Secret) -> BodyWriter {
+        let mut body = BodyWriter::new(self.body_encoding);
+        if self.client_auth == ClientAuth::Post {
+            body.param("client_id", client_id);
+            body.param("client_secret", client_secret.expose());
+        }
+        body
+    }
+
+    /// Sends the body, retrying what is safe to retry, until success or the deadline.
+    fn execute(
+        &self,
+        body: &[u8],
+        (client_id, client_secret): (&str, &Secret),
+        refresh_token: Option<&Secret>,
+        secrets: &[&str],
+    ) -> Result<Token, Error> {
+        let deadline = Instant::now() + self.timeout;
+        let authorization = match self.client_auth {
+            ClientAuth::Basic => {
+                let header = basic_credentials(client_id, client_secret.expose());
+                let mut value = HeaderValue::from_str(&header)
+                    .map_err(|_| Error::invalid_input("client credentials cannot form a header"))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            ClientAuth::Post => None,
+        };
+        let mut retries = 0;
+        loop {
+            let result = self.attempt(
+                body,
+                authorization.as_ref(),
+                deadline,
+                refresh_token,
+                secrets,
+            );
+            let mut err = match result {
+                Ok(token) => return Ok(token),
+                Err(err) => err,
+            };
+            let retryable = self.may_retry(&err);
+            err.set_retryable(retryable);
+            if !retryable || retries >= self.retry.max_retries {
+                return Err(err);
+            }
+            let delay = match err.retry_after() {
+                Some(wait) if wait > self.retry.max_backoff => return Err(err),
+                Some(wait) => wait,
+                None => self.backoff(retries),
+            };
+            if Instant::now() + delay >= deadline {
+                return Err(err);
+            }
+            std::thread::sleep(delay);
+            retries += 1;
+        }
+    }
+
+    /// Transient, and resending cannot burn the token under this client's policy.
+    fn may_retry(&self, err: &Error) -> bool {
+        let transient = matches!(
+            err.code(),
+            ErrorCode::RateLimited
+                | ErrorCode::ServerError
+                | ErrorCode::Timeout
+                | ErrorCode::Connection
+        );
+        transient
+            && match err.refresh_token_state() {
+                RefreshTokenState::Unused => true,
+                RefreshTokenState::Unknown => self.retry.retry_unknown_outcome,
+                RefreshTokenState::Rejected => false,
+            }
+    }
+
+    /// Exponential backoff with "equal jitter": half fixed, half random.
+    fn backoff(&self, retries: u32) -> Duration {
+        let base = self
+            .retry
+            .initial_backoff
+            .saturating_mul(1 << retries.min(16))
+            .min(self.retry.max_backoff);
+        base / 2 + base.mul_f64(fastrand::f64() / 2.0)
+    }
+
+    fn attempt(
+        &self,
+        body: &[u8],
+        authorization: Option<&HeaderValue>,
+        deadline: Instant,
+        refresh_token: Option<&Secret>,
+        secrets: &[&str],
+    ) -> Result<Token, Error> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Error::new(
+                ErrorCode::Timeout,
+                RefreshTokenState::Unused,
+                "the deadline passed before the request could be sent",
+            ));
+        }
+        let mut request = self
+            .agent
+            .post(&self.token_url)
+            .header(ureq::http::header::CONTENT_TYPE, self.content_type.clone());
+        if let Some(auth) = authorization {
+            request = request.header(ureq::http::header::AUTHORIZATION, auth.clone());
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value.clone());
+        }
+        // The connect timeout must fire before the overall one while connecting, so that
+        // a timeout which happened before sending is reported as such (token unused).
+        let request = request
+            .config()
+            .timeout_global(Some(remaining))
+            .timeout_connect(Some(self.connect_timeout.min(remaining)))
+            .build();
+
+        let sent_at = SystemTime::now();
+        let mut response = request
+            .send(body)
+            .map_err(|e| classify_transport(e, &self.host))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(ureq::http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+        {
+            Ok(body) => body,
+            // An oversized error page still says what went wrong through its status.
+            Err(ureq::Error::BodyExceedsLimit(_)) if !(200..300).contains(&status) => Vec::new(),
+            Err(e) => return Err(classify_transport(e, &self.host).with_status(status)),
+        };
+        classify_response(&Answer {
+            status,
+            retry_after: retry_after.as_deref(),
+            body: &body,
+            sent_at,
+            previous_refresh_token: refresh_token,
+            secrets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "[::1]"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "example.com",
+            "10.0.0.1",
+            "localhost.example.com",
+            "[::2]",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}

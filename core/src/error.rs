@@ -1,0 +1,271 @@
+//! One error type for every failure, with what the caller needs to decide what to do next.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// What went wrong, as a stable code shared by every language binding.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The caller's input was refused before any I/O.
+    InvalidInput,
+    /// The server refused the refresh token (`invalid_grant`): re-authorize.
+    InvalidGrant,
+    /// The server refused the client credentials (`invalid_client`).
+    InvalidClient,
+    /// The server says the request is malformed (`invalid_request`).
+    InvalidRequest,
+    /// The server refused the requested scope (`invalid_scope`).
+    InvalidScope,
+    /// The client may not use this grant (`unauthorized_client`).
+    UnauthorizedClient,
+    /// The server does not support this grant type (`unsupported_grant_type`).
+    UnsupportedGrantType,
+    /// HTTP 429.
+    RateLimited,
+    /// HTTP 5xx, or `server_error` / `temporarily_unavailable`.
+    ServerError,
+    /// Any other non-2xx answer without an OAuth error body (an HTML 404, a redirect).
+    HttpStatus,
+    /// A connect or overall timeout.
+    Timeout,
+    /// The connection failed (refused, DNS, reset).
+    Connection,
+    /// The TLS handshake or certificate check failed.
+    Tls,
+    /// A 2xx answer that is not a valid token: not JSON, oversized, no `access_token`.
+    InvalidResponse,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order (bindings map them exhaustively).
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::InvalidGrant,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidScope,
+        ErrorCode::UnauthorizedClient,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::RateLimited,
+        ErrorCode::ServerError,
+        ErrorCode::HttpStatus,
+        ErrorCode::Timeout,
+        ErrorCode::Connection,
+        ErrorCode::Tls,
+        ErrorCode::InvalidResponse,
+    ];
+
+    /// The snake_case name used on the wire and in every binding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::HttpStatus => "http_status",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Connection => "connection",
+            ErrorCode::Tls => "tls",
+            ErrorCode::InvalidResponse => "invalid_response",
+        }
+    }
+
+    /// The code named by an OAuth `error` value (RFC 6749 §5.2), if it is one we map.
+    pub(crate) fn from_oauth(error: &str) -> Option<ErrorCode> {
+        Some(match error {
+            "invalid_grant" => ErrorCode::InvalidGrant,
+            "invalid_client" => ErrorCode::InvalidClient,
+            "invalid_request" => ErrorCode::InvalidRequest,
+            "invalid_scope" => ErrorCode::InvalidScope,
+            "unauthorized_client" => ErrorCode::UnauthorizedClient,
+            "unsupported_grant_type" => ErrorCode::UnsupportedGrantType,
+            "server_error" | "temporarily_unavailable" => ErrorCode::ServerError,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a failure means for the refresh token that was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefreshTokenState {
+    /// The server did not consume it: it is safe to retry with the same token.
+    Unused,
+    /// The server refused it: the user must authorize again.
+    Rejected,
+    /// It was sent and the outcome is not known: it may have been consumed.
+    Unknown,
+}
+
+impl RefreshTokenState {
+    /// `"unused"`, `"rejected"` or `"unknown"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshTokenState::Unused => "unused",
+            RefreshTokenState::Rejected => "rejected",
+            RefreshTokenState::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for RefreshTokenState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed refresh. Its message never contains a secret.
+///
+/// Boxed so that `Result<Token, Error>` stays small on the success path.
+#[derive(Clone, Debug)]
+pub struct Error(Box<Details>);
+
+#[derive(Clone, Debug)]
+struct Details {
+    code: ErrorCode,
+    state: RefreshTokenState,
+    retryable: bool,
+    message: String,
+    status: Option<u16>,
+    error: Option<String>,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+    retry_after: Option<Duration>,
+    salvaged_refresh_token: Option<Secret>,
+}
+
+impl Error {
+    pub(crate) fn new(
+        code: ErrorCode,
+        state: RefreshTokenState,
+        message: impl Into<String>,
+    ) -> Self {
+        Error(Box::new(Details {
+            code,
+            state,
+            retryable: false,
+            message: message.into(),
+            status: None,
+            error: None,
+            error_description: None,
+            error_uri: None,
+            retry_after: None,
+            salvaged_refresh_token: None,
+        }))
+    }
+
+    /// A refusal of the caller's input, before any I/O.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidInput, RefreshTokenState::Unused, message)
+    }
+
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.0.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_server_error(
+        mut self,
+        error: Option<String>,
+        description: Option<String>,
+        uri: Option<String>,
+    ) -> Self {
+        self.0.error = error;
+        self.0.error_description = description;
+        self.0.error_uri = uri;
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.0.retry_after = retry_after;
+        self
+    }
+
+    pub(crate) fn with_salvaged_refresh_token(mut self, token: Option<Secret>) -> Self {
+        self.0.salvaged_refresh_token = token;
+        self
+    }
+
+    pub(crate) fn set_retryable(&mut self, retryable: bool) {
+        self.0.retryable = retryable;
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    /// What this failure means for the refresh token that was sent.
+    pub fn refresh_token_state(&self) -> RefreshTokenState {
+        self.0.state
+    }
+
+    /// True when the same request may succeed later and resending it cannot burn the
+    /// refresh token under this client's policy (the client already retried it as far
+    /// as its retry policy allows).
+    pub fn is_retryable(&self) -> bool {
+        self.0.retryable
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// The server's `error` value (or Gusto's `error_key`/`category`).
+    pub fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// The server's `error_description` (or Gusto's `message`).
+    pub fn error_description(&self) -> Option<&str> {
+        self.0.error_description.as_deref()
+    }
+
+    /// The server's `error_uri`.
+    pub fn error_uri(&self) -> Option<&str> {
+        self.0.error_uri.as_deref()
+    }
+
+    /// How long the server asked us to wait (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// A human-readable explanation without any secret.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// On `invalid_response`: the new refresh token the server sent in a body we could
+    /// not otherwise use. The server has probably rotated, so store it: the old one
+    /// may already be dead.
+    pub fn salvaged_refresh_token(&self) -> Option<&str> {
+        self.0.salvaged_refresh_token.as_ref().map(Secret::expose)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} (refresh token {})",
+            self.0.code, self.0.message, self.0.state
+        )
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,31 @@
+//! Refresh OAuth 2.0 tokens (RFC 6749 §6, and Gusto's rotating `/oauth/token`) without
+//! losing a rotated refresh token, burning one twice, or guessing after a failure.
+//!
+//! ```no_run
+//! use oauth_refresh::{Client, RefreshTokenRequest};
+//!
+//! let client = Client::new("https://auth.example.com/token")?;
+//! let token = client.refresh(&RefreshTokenRequest::new("id", "secret", "refresh-token"))?;
+//! // Store the new refresh token before using the access token.
+//! let next = token.refresh_token();
+//! # Ok::<(), oauth_refresh::Error>(())
+//! ```
+//!
+//! Every failure is an [`Error`] whose [`RefreshTokenState`] says whether the refresh
+//! token that was sent is still good.
+
+mod classify;
+mod client;
+mod encode;
+mod error;
+mod request;
+mod secret;
+mod time;
+mod token;
+
+pub use client::{Client, ClientAuth, ClientBuilder, GustoEnvironment, RetryPolicy};
+pub use encode::BodyEncoding;
+pub use error::{Error, ErrorCode, RefreshTokenState};
+pub use request::{RefreshGrantType, RefreshTokenRequest, SystemAccessTokenRequest};
+pub use secret::Secret;
+pub use token::Token;

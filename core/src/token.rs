@@ -1,0 +1,204 @@
+//! The token a successful refresh returns (RFC 6749 §5.1), parsed leniently where servers differ.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+use crate::time::parse_rfc3339;
+
+/// A token response. Secret fields are readable through their getters only.
+#[derive(Clone)]
+pub struct Token {
+    access_token: Secret,
+    token_type: String,
+    expires_in: Option<u64>,
+    expires_at: Option<SystemTime>,
+    refresh_token: Option<Secret>,
+    refresh_token_rotated: bool,
+    scope: Option<String>,
+    created_at: Option<i64>,
+    id_token: Option<Secret>,
+    extra: Map<String, Value>,
+}
+
+/// Why a 2xx body is not a usable token; the text names fields, never values.
+pub(crate) struct NotAToken(pub &'static str);
+
+impl Token {
+    /// Builds a token from a parsed 2xx body.
+    ///
+    /// `sent_at` anchors `expires_at` (conservative: the server started the clock no
+    /// earlier than that). `previous_refresh_token` is kept when the server does not
+    /// rotate.
+    pub(crate) fn from_json(
+        mut body: Map<String, Value>,
+        sent_at: SystemTime,
+        previous_refresh_token: Option<&Secret>,
+    ) -> Result<Token, NotAToken> {
+        let access_token = match body.remove("access_token") {
+            Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
+            Some(_) => return Err(NotAToken("access_token is not a non-empty string")),
+            None => return Err(NotAToken("access_token is missing")),
+        };
+        let token_type = match body.remove("token_type") {
+            None | Some(Value::Null) => "Bearer".to_owned(),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+            Some(Value::String(s)) if !s.is_empty() => s,
+            Some(_) => return Err(NotAToken("token_type is not a string")),
+        };
+        let expires_in = match body.remove("expires_in") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(seconds(&v).ok_or(NotAToken("expires_in is not a number"))?),
+        };
+        let new_refresh_token = optional_string(&mut body, "refresh_token")?.map(Secret::new);
+        let scope = optional_string(&mut body, "scope")?;
+        let id_token = optional_string(&mut body, "id_token")?.map(Secret::new);
+        let created_at = match body.remove("created_at") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(
+                s.parse::<i64>()
+                    .ok()
+                    .or_else(|| parse_rfc3339(&s))
+                    .ok_or(NotAToken(
+                        "created_at is neither epoch seconds nor ISO-8601",
+                    ))?,
+            ),
+            Some(Value::Number(n)) => Some(
+                n.as_i64()
+                    .or_else(|| n.as_f64().map(|f| f as i64))
+                    .ok_or(NotAToken("created_at is not a number"))?,
+            ),
+            Some(_) => return Err(NotAToken("created_at is neither a number nor a string")),
+        };
+
+        let (refresh_token, refresh_token_rotated) = match new_refresh_token {
+            Some(new) => {
+                let rotated = previous_refresh_token.is_none_or(|old| old != &new);
+                (Some(new), rotated)
+            }
+            None => (previous_refresh_token.cloned(), false),
+        };
+        Ok(Token {
+            access_token,
+            token_type,
+            expires_in,
+            expires_at: expires_in.map(|s| sent_at + Duration::from_secs(s)),
+            refresh_token,
+            refresh_token_rotated,
+            scope,
+            created_at,
+            id_token,
+            extra: body,
+        })
+    }
+
+    /// The access token.
+    pub fn access_token(&self) -> &str {
+        self.access_token.expose()
+    }
+
+    /// `Bearer` (normalized from any case) or the server's other type.
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+
+    /// Lifetime in seconds as the server sent it.
+    pub fn expires_in(&self) -> Option<u64> {
+        self.expires_in
+    }
+
+    /// When the access token expires: the moment the request was sent plus `expires_in`.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+    }
+
+    /// The refresh token to use next time: the new one, or the one sent when the server
+    /// did not rotate. `None` only for grants that have none (`system_access`).
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(Secret::expose)
+    }
+
+    /// True when the server returned a refresh token different from the one sent.
+    pub fn refresh_token_rotated(&self) -> bool {
+        self.refresh_token_rotated
+    }
+
+    /// The granted scope, if the server said.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The server's `created_at`, as Unix seconds (sent as a number or an ISO-8601 string).
+    pub fn created_at(&self) -> Option<i64> {
+        self.created_at
+    }
+
+    /// The OpenID Connect ID token, if any.
+    pub fn id_token(&self) -> Option<&str> {
+        self.id_token.as_ref().map(Secret::expose)
+    }
+
+    /// Every other field of the response.
+    pub fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    /// True when the token expires within `leeway` from now. A token without a known
+    /// lifetime is never considered expired here.
+    pub fn is_expired(&self, leeway: Duration) -> bool {
+        self.expires_at
+            .is_some_and(|at| SystemTime::now() + leeway >= at)
+    }
+
+    /// `expires_at` as Unix seconds with a fraction (what the bindings expose).
+    pub fn expires_at_unix(&self) -> Option<f64> {
+        self.expires_at
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64())
+    }
+}
+
+/// A number of seconds sent as a JSON number or a numeric string.
+fn seconds(v: &Value) -> Option<u64> {
+    let f = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (f.is_finite() && f >= 0.0).then_some(f as u64)
+}
+
+fn optional_string(
+    body: &mut Map<String, Value>,
+    key: &'static str,
+) -> Result<Option<String>, NotAToken> {
+    match body.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(NotAToken(match key {
+            "refresh_token" => "refresh_token is not a string",
+            "scope" => "scope is not a string",
+            _ => "id_token is not a string",
+        })),
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .field("refresh_token", &self.refresh_token)
+            .field("refresh_token_rotated", &self.refresh_token_rotated)
+            .field("scope", &self.scope)
+            .field("created_at", &self.created_at)
+            .field("id_token", &self.id_token)
+            // Unknown fields may hold secrets the server invented; show their names only.
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
