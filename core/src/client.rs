@@ -109,7 +109,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
-    headers: Vec<(String, String)>,
+    // Values may be API keys: kept as secrets so Debug never shows them.
+    headers: Vec<(String, Secret)>,
     user_agent: Option<String>,
     surface: &'static str,
     allow_insecure_http: bool,
@@ -183,7 +184,7 @@ impl ClientBuilder {
 
     /// Adds a header to every request (not `Authorization`, `Content-Type` or framing headers).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push((name.into(), Secret::new(value)));
         self
     }
 
@@ -259,8 +260,9 @@ impl ClientBuilder {
                     "header {name} is set by the client and cannot be replaced"
                 )));
             }
-            let value = HeaderValue::from_str(value)
+            let mut value = HeaderValue::from_str(value.expose())
                 .map_err(|_| Error::invalid_input(format!("invalid value for header {name}")))?;
+            value.set_sensitive(true);
             headers.push((name, value));
         }
 
@@ -290,6 +292,9 @@ impl ClientBuilder {
                 None
             })
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
+            // Services refresh from thread pools: keep one warm connection per thread.
+            .max_idle_connections(64)
+            .max_idle_connections_per_host(32)
             .timeout_connect(Some(self.connect_timeout))
             .timeout_global(Some(self.timeout))
             .build()

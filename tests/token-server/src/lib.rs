@@ -16,6 +16,7 @@ mod state;
 mod unreachable;
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -90,6 +91,11 @@ impl TokenServer {
         self.state.stats(scope)
     }
 
+    /// TCP connections accepted since the server started.
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::Relaxed)
+    }
+
     /// How many token requests reached the server in `scope`.
     pub fn token_requests(&self, scope: &str) -> u64 {
         self.stats(scope)["token_requests"].as_u64().unwrap_or(0)
@@ -132,6 +138,7 @@ async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        state.connections.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handler::handle(state.clone(), req));

@@ -1,7 +1,7 @@
 //! How a request asks the server to behave: the `{modes}` path segment.
 //!
 //! `modes` is `ok` or a comma-separated list such as `family`, `fault=429,times=1`,
-//! `delay=500`, `expires=2`, `no-refresh-token`. `times=N` limits `fault` and `delay`
+//! `delay=500`, `expires=2`, `no-refresh-token` (values percent-encoded). `times=N` limits `fault` and `delay`
 //! to the first N token requests of the scope; afterwards the server behaves.
 
 #[derive(Clone, Debug, Default)]
@@ -28,6 +28,9 @@ impl Modes {
     pub fn parse(segment: &str) -> Result<Modes, String> {
         let mut m = Modes::default();
         for item in segment.split(',').filter(|s| !s.is_empty()) {
+            // Items are split before decoding, so a value may carry an encoded comma (%2C).
+            let item = percent_encoding::percent_decode_str(item).decode_utf8_lossy();
+            let item = item.as_ref();
             let (key, value) = match item.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
                 None => (item, None),

@@ -3,6 +3,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
@@ -45,6 +46,8 @@ struct Inner {
 }
 
 pub struct State {
+    /// TCP connections accepted, to show that clients keep them alive.
+    pub connections: AtomicU64,
     inner: Mutex<Inner>,
     random: RandomState,
 }
@@ -64,6 +67,7 @@ pub struct Issued {
 impl State {
     pub fn new() -> State {
         State {
+            connections: AtomicU64::new(0),
             inner: Mutex::new(Inner::default()),
             random: RandomState::new(),
         }
@@ -103,6 +107,7 @@ impl State {
             "token_requests": stats.token_requests,
             "me_requests": stats.me_requests,
             "last": stats.last,
+            "connections": self.connections.load(std::sync::atomic::Ordering::Relaxed),
         })
     }
 

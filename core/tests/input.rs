@@ -1,0 +1,163 @@
+//! Input refused before any I/O, and the seed's request shape.
+
+use std::time::Duration;
+
+use oauth_refresh::{
+    Client, ErrorCode, RefreshGrantType, RefreshTokenRequest, RefreshTokenState,
+    SystemAccessTokenRequest,
+};
+use token_server::TokenServer;
+
+#[test]
+fn the_seed_example_deserializes() {
+    let seed = r#"{
+        "clientId": "qr6L_9FRkbMVL_GdwvrMW6Ef8tcU6NUxjWpOfqXqOG8",
+        "clientSecret": "3aQSHRB3596nZhm6NdNBELZ1u9xbZmvCrKpBhbZYq6w",
+        "grantType": "refresh_token",
+        "refreshToken": "iEjL96L9Pndwmi-xVX3Q-xbrvvhnjHYGX87sopgGJ8E"
+    }"#;
+    let r: RefreshTokenRequest = serde_json::from_str(seed).unwrap();
+    assert_eq!(r.client_id, "qr6L_9FRkbMVL_GdwvrMW6Ef8tcU6NUxjWpOfqXqOG8");
+    assert_eq!(
+        r.refresh_token.expose(),
+        "iEjL96L9Pndwmi-xVX3Q-xbrvvhnjHYGX87sopgGJ8E"
+    );
+    assert_eq!(r.grant_type, RefreshGrantType::RefreshToken);
+    assert_eq!(r.redirect_uri, None);
+
+    let wire = r#"{"client_id":"a","client_secret":"s","refresh_token":"t","redirect_uri":"https://x/cb","scope":"read","audience":"api"}"#;
+    let r: RefreshTokenRequest = serde_json::from_str(wire).unwrap();
+    assert_eq!(r.redirect_uri.as_deref(), Some("https://x/cb"));
+    assert_eq!(r.scope.as_deref(), Some("read"));
+    assert_eq!(r.extra.get("audience").map(String::as_str), Some("api"));
+
+    let wrong =
+        r#"{"clientId":"a","clientSecret":"s","grantType":"system_access","refreshToken":"t"}"#;
+    assert!(serde_json::from_str::<RefreshTokenRequest>(wrong).is_err());
+    let missing = r#"{"clientId":"a","grantType":"refresh_token","refreshToken":"t"}"#;
+    assert!(serde_json::from_str::<RefreshTokenRequest>(missing).is_err());
+}
+
+#[test]
+fn bad_fields_are_refused_before_any_request() {
+    let server = TokenServer::start();
+    let client = Client::new(format!("{}/input/ok/token", server.url())).unwrap();
+    let cases = [
+        RefreshTokenRequest::new("", "s", "t"),
+        RefreshTokenRequest::new("a", "", "t"),
+        RefreshTokenRequest::new("a", "s", ""),
+        RefreshTokenRequest::new("a\0b", "s", "t"),
+        RefreshTokenRequest::new("a", "s\0", "t"),
+        RefreshTokenRequest::new("a", "s", "t\0"),
+        RefreshTokenRequest::new("a", "s", "t").scope(""),
+        RefreshTokenRequest::new("a", "s", "t").redirect_uri("x\0"),
+        RefreshTokenRequest::new("a", "s", "t").param("refresh_token", "other"),
+        RefreshTokenRequest::new("a", "s", "t").param("", "v"),
+        RefreshTokenRequest::new("a", "s", "t").param("n", "v\0"),
+    ];
+    for (i, request) in cases.iter().enumerate() {
+        let err = client.refresh(request).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput, "case {i}: {err}");
+        assert_eq!(err.refresh_token_state(), RefreshTokenState::Unused);
+        assert!(!err.is_retryable());
+    }
+    let err = client
+        .system_access(&SystemAccessTokenRequest::new("a", ""))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert_eq!(
+        server.token_requests("input"),
+        0,
+        "nothing reached the server"
+    );
+    assert_eq!(
+        RefreshGrantType::parse("password").unwrap_err().code(),
+        ErrorCode::InvalidInput
+    );
+}
+
+#[test]
+fn the_token_url_and_options_are_checked() {
+    let refused = |b: oauth_refresh::ClientBuilder| b.build().unwrap_err().code();
+    for url in [
+        "ftp://auth.example.com/token",
+        "not a url",
+        "http://auth.example.com/token",
+        "https:///token",
+    ] {
+        assert_eq!(
+            refused(Client::builder(url)),
+            ErrorCode::InvalidInput,
+            "{url}"
+        );
+    }
+    for url in [
+        "http://localhost:1/token",
+        "http://127.0.0.2:1/token",
+        "http://[::1]:1/token",
+        "https://auth.example.com/token",
+    ] {
+        assert!(Client::new(url).is_ok(), "{url}");
+    }
+    assert!(Client::builder("http://auth.example.com/token")
+        .allow_insecure_http(true)
+        .build()
+        .is_ok());
+    let https = || Client::builder("https://auth.example.com/token");
+    assert_eq!(
+        refused(https().header("Authorization", "Bearer x")),
+        ErrorCode::InvalidInput
+    );
+    assert_eq!(
+        refused(https().header("Content-Type", "text/plain")),
+        ErrorCode::InvalidInput
+    );
+    assert_eq!(
+        refused(https().header("bad name", "v")),
+        ErrorCode::InvalidInput
+    );
+    assert_eq!(
+        refused(https().header("X-Ok", "line\nbreak")),
+        ErrorCode::InvalidInput
+    );
+    assert_eq!(
+        refused(https().timeout(Duration::ZERO)),
+        ErrorCode::InvalidInput
+    );
+    assert_eq!(
+        refused(https().ca_file("/nonexistent/ca.pem")),
+        ErrorCode::InvalidInput
+    );
+    let not_pem =
+        std::env::temp_dir().join(format!("oauth-refresh-not-pem-{}", std::process::id()));
+    std::fs::write(&not_pem, "hello").unwrap();
+    assert_eq!(refused(https().ca_file(&not_pem)), ErrorCode::InvalidInput);
+    std::fs::remove_file(not_pem).unwrap();
+}
+
+#[test]
+fn headers_and_user_agent_reach_the_server() {
+    let server = TokenServer::start();
+    let client = Client::builder(format!("{}/hdr/ok/token", server.url()))
+        .header("X-Extra", "on")
+        .build()
+        .unwrap();
+    client
+        .refresh(&RefreshTokenRequest::new("a", "secret-a", "seed-hdr"))
+        .unwrap();
+    let last = &server.stats("hdr")["last"];
+    assert_eq!(last["x-extra"], "on");
+    assert_eq!(
+        last["user-agent"],
+        format!("oauth-refresh/{} (rust)", env!("CARGO_PKG_VERSION"))
+    );
+
+    let custom = Client::builder(format!("{}/ua/ok/token", server.url()))
+        .user_agent("my-service/2.0")
+        .build()
+        .unwrap();
+    custom
+        .refresh(&RefreshTokenRequest::new("a", "secret-a", "seed-ua"))
+        .unwrap();
+    assert_eq!(server.stats("ua")["last"]["user-agent"], "my-service/2.0");
+}
