@@ -3,7 +3,7 @@ CARGO ?= cargo
 SERVER := scripts/with-token-server.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test lint test-rust
+.PHONY: help build demo test lint test-rust python test-python
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -11,10 +11,11 @@ help: ## List the targets
 build: ## Build the core, the token server and the examples
 	$(CARGO) build --all-targets
 
-demo: build ## Refresh a token in every language against the local token server
+demo: build python ## Refresh a token in every language against the local token server
 	$(SERVER) $(CARGO) run -q -p oauth-refresh --example demo
+	$(SERVER) $(PY) bindings-python/examples/demo.py
 
-test: lint test-rust ## Lint, then run every suite
+test: lint test-rust test-python ## Lint, then run every suite
 	@echo "make test: all suites passed"
 
 lint: ## rustfmt and clippy with warnings as errors
@@ -23,3 +24,22 @@ lint: ## rustfmt and clippy with warnings as errors
 
 test-rust: ## The Rust suites: unit, conformance, errors, secrets
 	$(CARGO) test
+
+# Python: a venv at .venv with maturin, pytest and mypy; the wheel is built and installed in it.
+VENV := .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.installed: bindings-python/requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r bindings-python/requirements-dev.txt
+	touch $@
+
+python: $(VENV)/.installed ## Build the Python wheel and install it into .venv
+	rm -rf target/wheels
+	$(VENV)/bin/maturin build --release -q -i $(PY) -m bindings-python/Cargo.toml -o target/wheels
+	$(PY) -m pip install -q --force-reinstall --no-deps target/wheels/*.whl
+
+test-python: python build ## The Python suite (pytest) and the stub check (mypy.stubtest)
+	cd bindings-python/tests && ../../$(PY) -m pytest -q -p no:cacheprovider .
+	cd bindings-python/tests && ../../$(PY) -m mypy.stubtest oauth_refresh --allowlist ../stubtest-allowlist.txt

@@ -95,6 +95,38 @@ impl RefreshTokenRequest {
         self
     }
 
+    /// Builds a request from name/value pairs, as a binding receives them from a dict or
+    /// an object: wire names (`client_id`) or the seed's camelCase (`clientId`). Other
+    /// names become extra parameters. A missing required field or a `grant_type` other
+    /// than `refresh_token` is `invalid_input`.
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Self, Error>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let (mut client_id, mut client_secret, mut refresh_token) = (None, None, None);
+        let mut request = RefreshTokenRequest::new("", "", "");
+        for (name, value) in pairs {
+            let value = value.into();
+            match name.as_ref() {
+                "client_id" | "clientId" => client_id = Some(value),
+                "client_secret" | "clientSecret" => client_secret = Some(Secret::new(value)),
+                "refresh_token" | "refreshToken" => refresh_token = Some(Secret::new(value)),
+                "grant_type" | "grantType" => request.grant_type = RefreshGrantType::parse(&value)?,
+                "redirect_uri" | "redirectUri" => request.redirect_uri = Some(value),
+                "scope" => request.scope = Some(value),
+                other => {
+                    request.extra.insert(other.to_owned(), value);
+                }
+            }
+        }
+        let missing = |name: &str| Error::invalid_input(format!("{name} is missing"));
+        request.client_id = client_id.ok_or_else(|| missing("client_id"))?;
+        request.client_secret = client_secret.ok_or_else(|| missing("client_secret"))?;
+        request.refresh_token = refresh_token.ok_or_else(|| missing("refresh_token"))?;
+        Ok(request)
+    }
+
     /// Refuses what no server could accept, before any I/O.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         check_field("client_id", &self.client_id)?;

@@ -161,3 +161,42 @@ fn headers_and_user_agent_reach_the_server() {
         .unwrap();
     assert_eq!(server.stats("ua")["last"]["user-agent"], "my-service/2.0");
 }
+
+#[test]
+fn requests_from_pairs_accept_both_namings() {
+    let seed = [
+        ("clientId", "a"),
+        ("clientSecret", "s"),
+        ("grantType", "refresh_token"),
+        ("refreshToken", "t"),
+        ("redirectUri", "https://x/cb"),
+    ];
+    let r = RefreshTokenRequest::from_pairs(seed).unwrap();
+    assert_eq!((r.client_id.as_str(), r.refresh_token.expose()), ("a", "t"));
+    assert_eq!(r.redirect_uri.as_deref(), Some("https://x/cb"));
+    let wire = [
+        ("client_id", "a"),
+        ("client_secret", "s"),
+        ("refresh_token", "t"),
+        ("scope", "read"),
+        ("audience", "api"),
+    ];
+    let r = RefreshTokenRequest::from_pairs(wire).unwrap();
+    assert_eq!(r.scope.as_deref(), Some("read"));
+    assert_eq!(r.extra.get("audience").map(String::as_str), Some("api"));
+
+    let wrong = [
+        ("clientId", "a"),
+        ("clientSecret", "s"),
+        ("grantType", "system_access"),
+        ("refreshToken", "t"),
+    ];
+    assert_eq!(
+        RefreshTokenRequest::from_pairs(wrong).unwrap_err().code(),
+        ErrorCode::InvalidInput
+    );
+    let missing =
+        RefreshTokenRequest::from_pairs([("clientId", "a"), ("refreshToken", "t")]).unwrap_err();
+    assert_eq!(missing.code(), ErrorCode::InvalidInput);
+    assert!(missing.message().contains("client_secret"));
+}

@@ -28,6 +28,18 @@ impl std::fmt::Display for HangUp {
 
 impl std::error::Error for HangUp {}
 
+/// Ends a token request's time in flight however the handler returns.
+struct InFlight<'a> {
+    state: &'a State,
+    scope: &'a str,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.state.finish_token_request(self.scope);
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Dialect {
     Rfc,
@@ -114,6 +126,7 @@ async fn token(
     .filter_map(|&name| Some((name, header(&req, name)?)))
     .collect::<Vec<_>>();
     let earlier = state.count_token_request(scope, seen);
+    let _in_flight = InFlight { state: &state, scope };
     let misbehave = modes.times.is_none_or(|n| earlier < n);
     if misbehave && modes.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(modes.delay_ms)).await;

@@ -31,6 +31,10 @@ struct AccessToken {
 pub struct ScopeStats {
     pub token_requests: u64,
     pub me_requests: u64,
+    /// Token requests being handled now, and the most at once: shows client concurrency
+    /// without timing anything.
+    pub in_flight: u64,
+    pub max_in_flight: u64,
     pub last: HashMap<&'static str, String>,
 }
 
@@ -84,13 +88,23 @@ impl State {
         format!("{prefix}-{}-{noise:016x}", inner.next_id)
     }
 
-    /// Counts a token request and returns how many came before it in this scope.
+    /// Counts a token request and returns how many came before it in this scope. The
+    /// request is in flight until `finish_token_request`.
     pub fn count_token_request(&self, scope: &str, last: Vec<(&'static str, String)>) -> u64 {
         let mut inner = self.lock();
         let stats = inner.scopes.entry(scope.to_owned()).or_default();
         stats.token_requests += 1;
+        stats.in_flight += 1;
+        stats.max_in_flight = stats.max_in_flight.max(stats.in_flight);
         stats.last.extend(last);
         stats.token_requests - 1
+    }
+
+    pub fn finish_token_request(&self, scope: &str) {
+        let mut inner = self.lock();
+        if let Some(stats) = inner.scopes.get_mut(scope) {
+            stats.in_flight = stats.in_flight.saturating_sub(1);
+        }
     }
 
     /// Records a non-secret fact about the last request of a scope.
@@ -106,6 +120,7 @@ impl State {
         json!({
             "token_requests": stats.token_requests,
             "me_requests": stats.me_requests,
+            "max_in_flight": stats.max_in_flight,
             "last": stats.last,
             "connections": self.connections.load(std::sync::atomic::Ordering::Relaxed),
         })

@@ -1,0 +1,47 @@
+"""Refresh OAuth 2.0 tokens (RFC 6749 §6 and Gusto's rotating tokens) safely and fast.
+
+>>> import oauth_refresh as oar
+>>> client = oar.Client("https://auth.example.com/token")
+>>> token = client.refresh(client_id, client_secret, refresh_token)  # doctest: +SKIP
+"""
+
+from ._errors import (
+    ConnectionError,
+    HttpStatusError,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidInputError,
+    InvalidRequestError,
+    InvalidResponseError,
+    InvalidScopeError,
+    OAuthRefreshError,
+    RateLimitedError,
+    ServerError,
+    TimeoutError,
+    TlsError,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
+)
+from ._native import Client, RefreshTokenRequest, Token, __version__
+
+__all__ = [
+    "Client",
+    "ConnectionError",
+    "HttpStatusError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidInputError",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "InvalidScopeError",
+    "OAuthRefreshError",
+    "RateLimitedError",
+    "RefreshTokenRequest",
+    "ServerError",
+    "TimeoutError",
+    "TlsError",
+    "Token",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+    "__version__",
+]

@@ -1,0 +1,84 @@
+"""The exception hierarchy. Every failure is an ``OAuthRefreshError``; each code has its own
+subclass, and some also inherit the builtin of the same meaning.
+
+``str()`` and ``repr()`` never contain a secret. ``refresh_token_state`` says what the failure
+means for the refresh token that was sent: ``"unused"`` (safe to retry with it), ``"rejected"``
+(authorize again) or ``"unknown"`` (it may have been consumed). On ``InvalidResponseError``,
+``refresh_token`` holds a new refresh token found in the broken response: store it.
+"""
+
+import builtins
+from typing import Optional
+
+
+class OAuthRefreshError(Exception):
+    """Base class of every oauth_refresh error."""
+
+    code: str = "unknown"
+    refresh_token_state: str = "unknown"
+    retryable: bool = False
+    status: Optional[int] = None
+    error: Optional[str] = None
+    error_description: Optional[str] = None
+    error_uri: Optional[str] = None
+    retry_after: Optional[float] = None
+    refresh_token: Optional[str] = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, refresh_token_state={self.refresh_token_state!r}, status={self.status!r})"
+
+
+class InvalidInputError(OAuthRefreshError, ValueError):
+    """The input was refused before any I/O."""
+
+
+class InvalidGrantError(OAuthRefreshError):
+    """The server refused the refresh token: authorize again."""
+
+
+class InvalidClientError(OAuthRefreshError):
+    """The server refused the client credentials."""
+
+
+class InvalidRequestError(OAuthRefreshError):
+    """The server says the request is malformed."""
+
+
+class InvalidScopeError(OAuthRefreshError):
+    """The server refused the requested scope."""
+
+
+class UnauthorizedClientError(OAuthRefreshError):
+    """The client may not use this grant."""
+
+
+class UnsupportedGrantTypeError(OAuthRefreshError):
+    """The server does not support this grant type."""
+
+
+class RateLimitedError(OAuthRefreshError):
+    """HTTP 429; ``retry_after`` says how long to wait."""
+
+
+class ServerError(OAuthRefreshError):
+    """HTTP 5xx, ``server_error`` or ``temporarily_unavailable``."""
+
+
+class HttpStatusError(OAuthRefreshError):
+    """Another non-2xx answer without an OAuth error body."""
+
+
+class TimeoutError(OAuthRefreshError, builtins.TimeoutError):
+    """A connect timeout (token unused) or no answer after sending (token unknown)."""
+
+
+class ConnectionError(OAuthRefreshError, builtins.ConnectionError):
+    """The connection was refused, not resolved, or reset."""
+
+
+class TlsError(OAuthRefreshError):
+    """The TLS handshake or certificate check failed."""
+
+
+class InvalidResponseError(OAuthRefreshError):
+    """A 2xx answer that is not a valid token."""

@@ -1,0 +1,122 @@
+from datetime import datetime
+from os import PathLike
+from typing import Any, Coroutine, Mapping, Optional, Union, final, overload
+
+__all__ = ["Client", "RefreshTokenRequest", "Token", "__version__"]
+
+__version__: str
+
+@final
+class RefreshTokenRequest:
+    """A refresh-token grant request. ``repr()`` never shows the secret or the token."""
+
+    def __new__(
+        cls,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        redirect_uri: Optional[str] = None,
+        scope: Optional[str] = None,
+        grant_type: str = "refresh_token",
+        extra: Optional[Mapping[str, str]] = None,
+    ) -> RefreshTokenRequest: ...
+    @staticmethod
+    def from_dict(data: dict[str, str]) -> RefreshTokenRequest: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def client_secret(self) -> str: ...
+    @property
+    def grant_type(self) -> str: ...
+    @property
+    def refresh_token(self) -> str: ...
+    @property
+    def redirect_uri(self) -> Optional[str]: ...
+    @property
+    def scope(self) -> Optional[str]: ...
+    @property
+    def extra(self) -> dict[str, str]: ...
+
+@final
+class Token:
+    """A token response. ``repr()`` shows no secret."""
+
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def token_type(self) -> str: ...
+    @property
+    def expires_in(self) -> Optional[int]: ...
+    @property
+    def expires_at(self) -> Optional[datetime]: ...
+    @property
+    def refresh_token(self) -> Optional[str]: ...
+    @property
+    def refresh_token_rotated(self) -> bool: ...
+    @property
+    def scope(self) -> Optional[str]: ...
+    @property
+    def created_at(self) -> Optional[int]: ...
+    @property
+    def id_token(self) -> Optional[str]: ...
+    @property
+    def extra(self) -> dict[str, Any]: ...
+    def is_expired(self, leeway: float = 0.0) -> bool: ...
+
+@final
+class Client:
+    """Refreshes tokens at one token endpoint. Thread-safe; keeps connections alive."""
+
+    def __new__(
+        cls,
+        token_url: str,
+        *,
+        body_encoding: str = "form",
+        client_auth: str = "basic",
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 2,
+        headers: Optional[Mapping[str, str]] = None,
+        allow_insecure_http: bool = False,
+        ca_file: Union[str, PathLike[str], None] = None,
+        user_agent: Optional[str] = None,
+    ) -> Client: ...
+    @staticmethod
+    def gusto(
+        environment: str = "demo",
+        api_version: Optional[str] = None,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 2,
+        headers: Optional[Mapping[str, str]] = None,
+        allow_insecure_http: bool = False,
+        ca_file: Union[str, PathLike[str], None] = None,
+        user_agent: Optional[str] = None,
+    ) -> Client: ...
+    @overload
+    def refresh(self, request_or_client_id: RefreshTokenRequest) -> Token: ...
+    @overload
+    def refresh(
+        self,
+        request_or_client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        redirect_uri: Optional[str] = None,
+        scope: Optional[str] = None,
+    ) -> Token: ...
+    @overload
+    def refresh_async(self, request_or_client_id: RefreshTokenRequest) -> Coroutine[Any, Any, Token]: ...
+    @overload
+    def refresh_async(
+        self,
+        request_or_client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        redirect_uri: Optional[str] = None,
+        scope: Optional[str] = None,
+    ) -> Coroutine[Any, Any, Token]: ...
+    def system_access(self, client_id: str, client_secret: str) -> Token: ...
+    def system_access_async(self, client_id: str, client_secret: str) -> Coroutine[Any, Any, Token]: ...

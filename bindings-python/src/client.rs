@@ -1,0 +1,256 @@
+//! `Client`: options in, blocking refreshes with the GIL released, asyncio futures out.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oauth_refresh::{BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment, SystemAccessTokenRequest};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
+
+use crate::error::{invalid_input, to_pyerr};
+use crate::request::RefreshTokenRequest;
+use crate::token::Token;
+
+static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static RUN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Refreshes tokens at one token endpoint. Thread-safe; keeps connections alive.
+#[pyclass(frozen, module = "oauth_refresh", name = "Client")]
+pub struct Client(Arc<oauth_refresh::Client>);
+
+/// The options both constructors share.
+struct Options {
+    timeout: f64,
+    connect_timeout: f64,
+    max_retries: u32,
+    headers: Option<BTreeMap<String, String>>,
+    allow_insecure_http: bool,
+    ca_file: Option<PathBuf>,
+    user_agent: Option<String>,
+}
+
+impl Options {
+    fn apply(self, py: Python<'_>, mut builder: ClientBuilder) -> PyResult<Client> {
+        let seconds = |name: &str, value: f64| {
+            Duration::try_from_secs_f64(value)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| invalid_input(py, format!("{name} must be a positive number of seconds")))
+        };
+        builder = builder
+            .surface("python")
+            .timeout(seconds("timeout", self.timeout)?)
+            .connect_timeout(seconds("connect_timeout", self.connect_timeout)?)
+            .max_retries(self.max_retries)
+            .allow_insecure_http(self.allow_insecure_http);
+        for (name, value) in self.headers.unwrap_or_default() {
+            builder = builder.header(name, value);
+        }
+        if let Some(path) = self.ca_file {
+            builder = builder.ca_file(path);
+        }
+        if let Some(agent) = self.user_agent {
+            builder = builder.user_agent(agent);
+        }
+        let client = builder.build().map_err(|e| to_pyerr(py, &e))?;
+        Ok(Client(Arc::new(client)))
+    }
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (token_url, *, body_encoding="form", client_auth="basic", timeout=30.0, connect_timeout=10.0, max_retries=2, headers=None, allow_insecure_http=false, ca_file=None, user_agent=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        token_url: String,
+        body_encoding: &str,
+        client_auth: &str,
+        timeout: f64,
+        connect_timeout: f64,
+        max_retries: u32,
+        headers: Option<BTreeMap<String, String>>,
+        allow_insecure_http: bool,
+        ca_file: Option<PathBuf>,
+        user_agent: Option<String>,
+    ) -> PyResult<Self> {
+        let encoding = BodyEncoding::parse(body_encoding)
+            .ok_or_else(|| invalid_input(py, "body_encoding must be \"form\" or \"json\""))?;
+        let auth = ClientAuth::parse(client_auth)
+            .ok_or_else(|| invalid_input(py, "client_auth must be \"basic\" or \"post\""))?;
+        let builder = oauth_refresh::Client::builder(token_url)
+            .body_encoding(encoding)
+            .client_auth(auth);
+        let options = Options { timeout, connect_timeout, max_retries, headers, allow_insecure_http, ca_file, user_agent };
+        options.apply(py, builder)
+    }
+
+    /// The Gusto preset. `environment` is "demo", "production" or a base URL.
+    #[staticmethod]
+    #[pyo3(signature = (environment="demo", api_version=None, *, timeout=30.0, connect_timeout=10.0, max_retries=2, headers=None, allow_insecure_http=false, ca_file=None, user_agent=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn gusto(
+        py: Python<'_>,
+        environment: &str,
+        api_version: Option<String>,
+        timeout: f64,
+        connect_timeout: f64,
+        max_retries: u32,
+        headers: Option<BTreeMap<String, String>>,
+        allow_insecure_http: bool,
+        ca_file: Option<PathBuf>,
+        user_agent: Option<String>,
+    ) -> PyResult<Self> {
+        let environment = GustoEnvironment::from_str(environment).map_err(|e| to_pyerr(py, &e))?;
+        let mut builder = oauth_refresh::Client::gusto(environment);
+        if let Some(version) = api_version {
+            builder = builder.gusto_api_version(version);
+        }
+        let options = Options { timeout, connect_timeout, max_retries, headers, allow_insecure_http, ca_file, user_agent };
+        options.apply(py, builder)
+    }
+
+    /// Exchanges a refresh token. Pass a `RefreshTokenRequest`, or the fields themselves.
+    #[pyo3(signature = (request_or_client_id, client_secret=None, refresh_token=None, *, redirect_uri=None, scope=None))]
+    fn refresh(
+        &self,
+        py: Python<'_>,
+        request_or_client_id: &Bound<'_, PyAny>,
+        client_secret: Option<String>,
+        refresh_token: Option<String>,
+        redirect_uri: Option<String>,
+        scope: Option<String>,
+    ) -> PyResult<Token> {
+        let request = to_request(request_or_client_id, client_secret, refresh_token, redirect_uri, scope)?;
+        let client = &self.0;
+        let result = py.detach(|| client.refresh(&request));
+        result.map(Token).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// `refresh` as a coroutine: the exchange runs on a worker thread, never on the event loop.
+    #[pyo3(signature = (request_or_client_id, client_secret=None, refresh_token=None, *, redirect_uri=None, scope=None))]
+    fn refresh_async<'py>(
+        &self,
+        py: Python<'py>,
+        request_or_client_id: &Bound<'py, PyAny>,
+        client_secret: Option<String>,
+        refresh_token: Option<String>,
+        redirect_uri: Option<String>,
+        scope: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = to_request(request_or_client_id, client_secret, refresh_token, redirect_uri, scope)?;
+        let client = self.0.clone();
+        in_background(py, move || client.refresh(&request))
+    }
+
+    /// Gusto's `system_access` grant.
+    fn system_access(&self, py: Python<'_>, client_id: String, client_secret: String) -> PyResult<Token> {
+        let request = SystemAccessTokenRequest::new(client_id, client_secret);
+        let client = &self.0;
+        let result = py.detach(|| client.system_access(&request));
+        result.map(Token).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// `system_access` for asyncio.
+    fn system_access_async<'py>(
+        &self,
+        py: Python<'py>,
+        client_id: String,
+        client_secret: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = SystemAccessTokenRequest::new(client_id, client_secret);
+        let client = self.0.clone();
+        in_background(py, move || client.system_access(&request))
+    }
+
+    fn __repr__(&self) -> String {
+        "Client(...)".to_owned()
+    }
+}
+
+fn to_request(
+    first: &Bound<'_, PyAny>,
+    client_secret: Option<String>,
+    refresh_token: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+) -> PyResult<oauth_refresh::RefreshTokenRequest> {
+    if let Ok(request) = first.cast::<RefreshTokenRequest>() {
+        if client_secret.is_some() || refresh_token.is_some() || redirect_uri.is_some() || scope.is_some() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "pass either a RefreshTokenRequest or the fields, not both",
+            ));
+        }
+        return Ok(request.get().0.clone());
+    }
+    if !first.is_instance_of::<PyString>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "expected a RefreshTokenRequest or a client_id string",
+        ));
+    }
+    let client_id: String = first.extract()?;
+    let (Some(client_secret), Some(refresh_token)) = (client_secret, refresh_token) else {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "refresh() needs client_id, client_secret and refresh_token",
+        ));
+    };
+    let mut request = oauth_refresh::RefreshTokenRequest::new(client_id, client_secret, refresh_token);
+    request.redirect_uri = redirect_uri;
+    request.scope = scope;
+    Ok(request)
+}
+
+type Work = Box<dyn FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send>;
+
+/// A refresh waiting for its coroutine to be awaited; `_asyncio.run` starts it once.
+#[pyclass(frozen, module = "oauth_refresh._native")]
+struct Job(Mutex<Option<Work>>);
+
+#[pymethods]
+impl Job {
+    fn __call__(&self, event_loop: Bound<'_, PyAny>, future: Bound<'_, PyAny>) -> PyResult<()> {
+        let work = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let work = work.ok_or_else(|| PyRuntimeError::new_err("this coroutine already ran"))?;
+        let (event_loop, future) = (event_loop.unbind(), future.unbind());
+        crate::pool::spawn(move || {
+            let result = work();
+            Python::attach(|py| resolve(py, result, event_loop, future));
+        });
+        Ok(())
+    }
+}
+
+/// A coroutine that runs `work` on a worker thread when awaited, so that
+/// `asyncio.run(client.refresh_async(...))` works as with any `async def`.
+fn in_background<'py>(
+    py: Python<'py>,
+    work: impl FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>> {
+    let job = Job(Mutex::new(Some(Box::new(work))));
+    RUN.import(py, "oauth_refresh._asyncio", "run")?.call1((job,))
+}
+
+/// Hands the result to the event loop's thread, which completes the future.
+fn resolve(
+    py: Python<'_>,
+    result: Result<oauth_refresh::Token, oauth_refresh::Error>,
+    event_loop: Py<PyAny>,
+    future: Py<PyAny>,
+) {
+    let (ok, value) = match result.map(|token| Bound::new(py, Token(token))) {
+        Ok(Ok(token)) => (true, token.into_any()),
+        Ok(Err(e)) => (false, e.into_value(py).into_bound(py).into_any()),
+        Err(err) => (false, to_pyerr(py, &err).into_value(py).into_bound(py).into_any()),
+    };
+    let resolved = RESOLVE
+        .import(py, "oauth_refresh._asyncio", "resolve")
+        .and_then(|resolve| event_loop.bind(py).call_method1("call_soon_threadsafe", (resolve, future, ok, value)));
+    // Fails only when the loop is already closed: nobody is left to tell.
+    drop(resolved);
+}

@@ -1,0 +1,19 @@
+//! `oauth_refresh._native`: the Python face of the core. Conversions only; no HTTP or OAuth
+//! logic lives here.
+
+mod client;
+mod error;
+mod pool;
+mod request;
+mod token;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::Client>()?;
+    m.add_class::<request::RefreshTokenRequest>()?;
+    m.add_class::<token::Token>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+"""A real token server for the whole session, started from the binary the Makefile built."""
+
+import json
+import os
+import subprocess
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TokenServer:
+    def __init__(self) -> None:
+        binary = os.environ.get("TOKEN_SERVER_BIN", str(ROOT / "target" / "debug" / "token-server"))
+        self.process = subprocess.Popen([binary, "--port", "0"], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        self.blackhole = self.process.stdout.readline().strip().removeprefix("blackhole=")
+        self.refused = self.process.stdout.readline().strip().removeprefix("refused=")
+        assert self.url.startswith("http://127.0.0.1:"), "token-server did not start"
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return json.load(response)
+
+    def stats(self, scope: str) -> dict:
+        return self.get(f"/{scope}/stats")
+
+    def token_requests(self, scope: str) -> int:
+        return self.stats(scope)["token_requests"]
+
+    def current_refresh_token(self, sent: str) -> "str | None":
+        return self.get("/current/" + urllib.parse.quote(sent, safe=""))["refresh_token"]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = TokenServer()
+    yield s
+    s.stop()

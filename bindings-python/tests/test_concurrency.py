@@ -1,0 +1,119 @@
+"""The GIL is released during I/O, asyncio is never blocked, and threads share a client."""
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import oauth_refresh as oar
+
+
+def test_other_threads_run_during_a_slow_refresh(server):
+    client = oar.Client(f"{server.url}/py-gil/delay=1000/token")
+    events = []
+
+    def busy():
+        # Pure-Python work that needs the GIL the whole time.
+        total = sum(i * i for i in range(200_000))
+        events.append(("busy done", total))
+
+    helper = threading.Thread(target=busy)
+    started = threading.Event()
+
+    def refresh():
+        started.set()
+        client.refresh("app", "secret-app", "seed-py-gil")
+        events.append(("refresh done", None))
+
+    worker = threading.Thread(target=refresh)
+    worker.start()
+    started.wait()
+    helper.start()
+    helper.join()
+    worker.join()
+    assert [e[0] for e in events] == ["busy done", "refresh done"]
+
+
+def test_gather_of_50_async_refreshes_overlaps(server):
+    client = oar.Client(f"{server.url}/py-gather/delay=500/token")
+    ticks = 0
+
+    async def ticker(stop):
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def main():
+        stop = asyncio.Event()
+        tick_task = asyncio.create_task(ticker(stop))
+        tokens = await asyncio.gather(
+            *(client.refresh_async("app", "secret-app", f"seed-py-gather-{i}") for i in range(50))
+        )
+        stop.set()
+        await tick_task
+        return tokens
+
+    tokens = asyncio.run(main())
+    assert len({t.refresh_token for t in tokens}) == 50
+    stats = server.stats("py-gather")
+    assert stats["token_requests"] == 50
+    # All 50 were at the server at once: one server delay, not fifty.
+    assert stats["max_in_flight"] >= 45
+    # The event loop kept running while the refreshes were in flight.
+    assert ticks >= 10
+
+
+def test_async_errors_raise_the_same_classes(server):
+    client = oar.Client(f"{server.url}/py-async-err/ok/token")
+
+    async def main():
+        try:
+            await client.refresh_async(oar.RefreshTokenRequest("app", "secret-app", "never-issued"))
+        except oar.InvalidGrantError as err:
+            return err
+        return None
+
+    err = asyncio.run(main())
+    assert err is not None and err.refresh_token_state == "rejected"
+
+
+def test_system_access_async(server):
+    client = oar.Client.gusto(f"{server.url}/py-sys-async/ok")
+    # A coroutine like any async def: asyncio.run takes it directly.
+    token = asyncio.run(client.system_access_async("app", "secret-app"))
+    assert token.access_token and token.refresh_token is None
+
+
+def test_a_cancelled_refresh_does_not_break_the_loop(server):
+    client = oar.Client(f"{server.url}/py-cancel/delay=300/token")
+
+    async def main():
+        task = asyncio.create_task(client.refresh_async("app", "secret-app", "seed-py-cancel"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        # The worker finishes later and must find the future cancelled, not crash the loop.
+        await asyncio.sleep(0.5)
+        return await client.refresh_async("app", "secret-app", "seed-py-cancel-2")
+
+    assert asyncio.run(main()).refresh_token_rotated
+
+
+def test_16_threads_share_one_client_over_200_chains(server):
+    client = oar.Client(f"{server.url}/py-threads/ok/token")
+
+    def chain(i):
+        seed = f"seed-py-chain-{i}"
+        current = seed
+        for _ in range(3):
+            current = client.refresh("app", "secret-app", current).refresh_token
+        return seed, current
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(chain, range(200)))
+    for seed, last in results:
+        assert server.current_refresh_token(seed) == last
+    assert server.token_requests("py-threads") == 600
