@@ -6,7 +6,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oauth_refresh::{BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment, SystemAccessTokenRequest};
+use oauth_refresh::{
+    BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment, SystemAccessTokenRequest,
+};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -40,7 +42,9 @@ impl Options {
             Duration::try_from_secs_f64(value)
                 .ok()
                 .filter(|d| !d.is_zero())
-                .ok_or_else(|| invalid_input(py, format!("{name} must be a positive number of seconds")))
+                .ok_or_else(|| {
+                    invalid_input(py, format!("{name} must be a positive number of seconds"))
+                })
         };
         builder = builder
             .surface("python")
@@ -87,7 +91,15 @@ impl Client {
         let builder = oauth_refresh::Client::builder(token_url)
             .body_encoding(encoding)
             .client_auth(auth);
-        let options = Options { timeout, connect_timeout, max_retries, headers, allow_insecure_http, ca_file, user_agent };
+        let options = Options {
+            timeout,
+            connect_timeout,
+            max_retries,
+            headers,
+            allow_insecure_http,
+            ca_file,
+            user_agent,
+        };
         options.apply(py, builder)
     }
 
@@ -112,7 +124,15 @@ impl Client {
         if let Some(version) = api_version {
             builder = builder.gusto_api_version(version);
         }
-        let options = Options { timeout, connect_timeout, max_retries, headers, allow_insecure_http, ca_file, user_agent };
+        let options = Options {
+            timeout,
+            connect_timeout,
+            max_retries,
+            headers,
+            allow_insecure_http,
+            ca_file,
+            user_agent,
+        };
         options.apply(py, builder)
     }
 
@@ -127,7 +147,13 @@ impl Client {
         redirect_uri: Option<String>,
         scope: Option<String>,
     ) -> PyResult<Token> {
-        let request = to_request(request_or_client_id, client_secret, refresh_token, redirect_uri, scope)?;
+        let request = to_request(
+            request_or_client_id,
+            client_secret,
+            refresh_token,
+            redirect_uri,
+            scope,
+        )?;
         let client = &self.0;
         let result = py.detach(|| client.refresh(&request));
         result.map(Token).map_err(|e| to_pyerr(py, &e))
@@ -144,13 +170,24 @@ impl Client {
         redirect_uri: Option<String>,
         scope: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request = to_request(request_or_client_id, client_secret, refresh_token, redirect_uri, scope)?;
+        let request = to_request(
+            request_or_client_id,
+            client_secret,
+            refresh_token,
+            redirect_uri,
+            scope,
+        )?;
         let client = self.0.clone();
         in_background(py, move || client.refresh(&request))
     }
 
     /// Gusto's `system_access` grant.
-    fn system_access(&self, py: Python<'_>, client_id: String, client_secret: String) -> PyResult<Token> {
+    fn system_access(
+        &self,
+        py: Python<'_>,
+        client_id: String,
+        client_secret: String,
+    ) -> PyResult<Token> {
         let request = SystemAccessTokenRequest::new(client_id, client_secret);
         let client = &self.0;
         let result = py.detach(|| client.system_access(&request));
@@ -182,7 +219,11 @@ fn to_request(
     scope: Option<String>,
 ) -> PyResult<oauth_refresh::RefreshTokenRequest> {
     if let Ok(request) = first.cast::<RefreshTokenRequest>() {
-        if client_secret.is_some() || refresh_token.is_some() || redirect_uri.is_some() || scope.is_some() {
+        if client_secret.is_some()
+            || refresh_token.is_some()
+            || redirect_uri.is_some()
+            || scope.is_some()
+        {
             return Err(pyo3::exceptions::PyTypeError::new_err(
                 "pass either a RefreshTokenRequest or the fields, not both",
             ));
@@ -200,7 +241,8 @@ fn to_request(
             "refresh() needs client_id, client_secret and refresh_token",
         ));
     };
-    let mut request = oauth_refresh::RefreshTokenRequest::new(client_id, client_secret, refresh_token);
+    let mut request =
+        oauth_refresh::RefreshTokenRequest::new(client_id, client_secret, refresh_token);
     request.redirect_uri = redirect_uri;
     request.scope = scope;
     Ok(request)
@@ -233,7 +275,8 @@ fn in_background<'py>(
     work: impl FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send + 'static,
 ) -> PyResult<Bound<'py, PyAny>> {
     let job = Job(Mutex::new(Some(Box::new(work))));
-    RUN.import(py, "oauth_refresh._asyncio", "run")?.call1((job,))
+    RUN.import(py, "oauth_refresh._asyncio", "run")?
+        .call1((job,))
 }
 
 /// Hands the result to the event loop's thread, which completes the future.
@@ -246,11 +289,18 @@ fn resolve(
     let (ok, value) = match result.map(|token| Bound::new(py, Token(token))) {
         Ok(Ok(token)) => (true, token.into_any()),
         Ok(Err(e)) => (false, e.into_value(py).into_bound(py).into_any()),
-        Err(err) => (false, to_pyerr(py, &err).into_value(py).into_bound(py).into_any()),
+        Err(err) => (
+            false,
+            to_pyerr(py, &err).into_value(py).into_bound(py).into_any(),
+        ),
     };
     let resolved = RESOLVE
         .import(py, "oauth_refresh._asyncio", "resolve")
-        .and_then(|resolve| event_loop.bind(py).call_method1("call_soon_threadsafe", (resolve, future, ok, value)));
+        .and_then(|resolve| {
+            event_loop
+                .bind(py)
+                .call_method1("call_soon_threadsafe", (resolve, future, ok, value))
+        });
     // Fails only when the loop is already closed: nobody is left to tell.
     drop(resolved);
 }

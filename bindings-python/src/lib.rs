@@ -9,6 +9,14 @@ mod token;
 
 use pyo3::prelude::*;
 
+/// Python's `repr` of an optional string: `'text'` or `None`.
+fn repr_opt(value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'")),
+        None => "None".to_owned(),
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;

@@ -34,7 +34,10 @@ pub fn spawn(job: impl FnOnce() + Send + 'static) {
     let _ = pool.sender.send(Box::new(job));
     let grow = |n: usize| (n < MAX_WORKERS).then_some(n + 1);
     if pool.idle.load(Ordering::Acquire) == 0
-        && pool.workers.fetch_update(Ordering::AcqRel, Ordering::Acquire, grow).is_ok()
+        && pool
+            .workers
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, grow)
+            .is_ok()
     {
         let (receiver, idle) = (pool.receiver.clone(), pool.idle.clone());
         std::thread::Builder::new()

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::to_pyerr;
+use crate::repr_opt;
 
 /// A refresh-token grant request. `repr()` never shows the secret or the token.
 #[pyclass(frozen, module = "oauth_refresh", name = "RefreshTokenRequest")]
@@ -26,7 +27,8 @@ impl RefreshTokenRequest {
         grant_type: &str,
         extra: Option<BTreeMap<String, String>>,
     ) -> PyResult<Self> {
-        let mut request = oauth_refresh::RefreshTokenRequest::new(client_id, client_secret, refresh_token);
+        let mut request =
+            oauth_refresh::RefreshTokenRequest::new(client_id, client_secret, refresh_token);
         request.grant_type = RefreshGrantType::parse(grant_type).map_err(|e| to_pyerr(py, &e))?;
         request.redirect_uri = redirect_uri;
         request.scope = scope;
@@ -83,11 +85,11 @@ impl RefreshTokenRequest {
 
     fn __repr__(&self) -> String {
         format!(
-            "RefreshTokenRequest(client_id={:?}, client_secret=<redacted>, grant_type='refresh_token', refresh_token=<redacted>, redirect_uri={:?}, scope={:?}, extra_keys={:?})",
-            self.0.client_id,
-            self.0.redirect_uri,
-            self.0.scope,
-            self.0.extra.keys().collect::<Vec<_>>(),
+            "RefreshTokenRequest(client_id={}, client_secret=<redacted>, grant_type='refresh_token', refresh_token=<redacted>, redirect_uri={}, scope={}, extra=<{} redacted>)",
+            repr_opt(Some(&self.0.client_id)),
+            repr_opt(self.0.redirect_uri.as_deref()),
+            repr_opt(self.0.scope.as_deref()),
+            self.0.extra.len(),
         )
     }
 }

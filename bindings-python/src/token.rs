@@ -5,6 +5,8 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
+use crate::repr_opt;
+
 static FROM_TIMESTAMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -38,7 +40,12 @@ impl Token {
         };
         let from_timestamp = FROM_TIMESTAMP.import(py, "datetime", "datetime")?;
         let utc = UTC.get_or_try_init(py, || {
-            PyResult::Ok(py.import("datetime")?.getattr("timezone")?.getattr("utc")?.unbind())
+            PyResult::Ok(
+                py.import("datetime")?
+                    .getattr("timezone")?
+                    .getattr("utc")?
+                    .unbind(),
+            )
         })?;
         from_timestamp
             .getattr("fromtimestamp")?
@@ -83,19 +90,20 @@ impl Token {
     /// True when the access token expires within `leeway` seconds from now.
     #[pyo3(signature = (leeway=0.0))]
     fn is_expired(&self, py: Python<'_>, leeway: f64) -> PyResult<bool> {
-        let leeway = Duration::try_from_secs_f64(leeway)
-            .map_err(|_| crate::error::invalid_input(py, "leeway must be a non-negative number of seconds"))?;
+        let leeway = Duration::try_from_secs_f64(leeway).map_err(|_| {
+            crate::error::invalid_input(py, "leeway must be a non-negative number of seconds")
+        })?;
         Ok(self.0.is_expired(leeway))
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "Token(access_token=<redacted>, token_type={:?}, expires_in={:?}, refresh_token={}, refresh_token_rotated={}, scope={:?})",
-            self.0.token_type(),
-            self.0.expires_in(),
+            "Token(access_token=<redacted>, token_type={}, expires_in={}, refresh_token={}, refresh_token_rotated={}, scope={})",
+            repr_opt(Some(self.0.token_type())),
+            self.0.expires_in().map_or("None".to_owned(), |s| s.to_string()),
             if self.0.refresh_token().is_some() { "<redacted>" } else { "None" },
             if self.0.refresh_token_rotated() { "True" } else { "False" },
-            self.0.scope(),
+            repr_opt(self.0.scope()),
         )
     }
 }

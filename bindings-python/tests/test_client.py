@@ -65,7 +65,8 @@ def test_nothing_prints_a_secret(server):
     shown = " ".join([repr(request), str(request), repr(client), repr(token), str(token)])
     for secret in [SECRET, TOKEN, token.access_token, token.refresh_token, token.id_token, "secret-app"]:
         assert secret not in shown
-    assert "app" in repr(request)
+    assert "client_id='app'" in repr(request)
+    assert "token_type='Bearer'" in repr(token) and "scope='public'" in repr(token)
 
 
 @pytest.mark.parametrize(

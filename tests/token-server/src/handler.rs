@@ -126,7 +126,10 @@ async fn token(
     .filter_map(|&name| Some((name, header(&req, name)?)))
     .collect::<Vec<_>>();
     let earlier = state.count_token_request(scope, seen);
-    let _in_flight = InFlight { state: &state, scope };
+    let _in_flight = InFlight {
+        state: &state,
+        scope,
+    };
     let misbehave = modes.times.is_none_or(|n| earlier < n);
     if misbehave && modes.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(modes.delay_ms)).await;

@@ -1,0 +1,103 @@
+// The Node surface: the seed literal, tokens, redaction, argument types, options.
+const { test, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const util = require('node:util')
+const { Client, OAuthRefreshError } = require('..')
+const { version } = require('../package.json')
+const { startServer } = require('./server')
+
+let server
+before(async () => { server = await startServer() })
+after(() => server.stop())
+
+const SECRET = '3aQSHRB3596nZhm6NdNBELZ1u9xbZmvCrKpBhbZYq6w'
+
+test('the seed object literal works as is, sync and async', async () => {
+  const client = new Client({ tokenUrl: `${server.url}/node-seed/ok/token` })
+  const first = client.refreshSync({ clientId: 'app', clientSecret: 'secret-app', grantType: 'refresh_token', refreshToken: 'seed-node-seed' })
+  const second = await client.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: first.refreshToken })
+  assert.equal(second.refreshTokenRotated, true)
+  assert.equal(await server.currentRefreshToken('seed-node-seed'), second.refreshToken)
+  assert.equal((await server.stats('node-seed')).last['user-agent'], `oauth-refresh/${version} (node)`)
+})
+
+test('token fields', async () => {
+  const client = new Client({ tokenUrl: `${server.url}/node-token/extras,created-at-iso/token` })
+  const token = await client.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-token', scope: 'read' })
+  assert.equal(token.tokenType, 'Bearer')
+  assert.equal(token.expiresIn, 7200)
+  assert.equal(token.scope, 'read')
+  assert.equal(typeof token.createdAt, 'number')
+  assert.deepEqual(token.extra, { account_id: 'acct-1' })
+  assert.match(token.idToken, /^idt-/)
+  assert.ok(token.expiresAt instanceof Date)
+  assert.equal(token.isExpired(), false)
+  assert.equal(token.isExpired(7300 * 1000), true)
+  assert.throws(() => token.isExpired(-1), (e) => e instanceof OAuthRefreshError && e.code === 'INVALID_INPUT')
+})
+
+test('inspect, JSON.stringify and String() show no secret', async () => {
+  const client = new Client({ tokenUrl: `${server.url}/node-redact/extras/token`, headers: { 'X-Api-Key': SECRET } })
+  const token = await client.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-redact' })
+  const salvage = new Client({ tokenUrl: `${server.url}/node-redact2/fault=truncated/token` })
+  const error = await salvage.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-redact2' }).catch((e) => e)
+  assert.ok(error.refreshToken, 'the salvaged token is readable')
+  const shown = [token, error, client].map((v) => `${util.inspect(v, { depth: 5 })} ${JSON.stringify(v)} ${String(v)}`).join(' ')
+  for (const secret of [SECRET, 'secret-app', token.accessToken, token.refreshToken, token.idToken, error.refreshToken, 'seed-node-redact']) {
+    assert.ok(!shown.includes(secret), 'a secret was shown')
+  }
+  assert.match(JSON.stringify(token), /"tokenType":"Bearer"/)
+})
+
+test('wrong argument types are TypeErrors that do not echo the value', async () => {
+  const client = new Client({ tokenUrl: `${server.url}/node-types/ok/token` })
+  const calls = [
+    () => client.refreshSync({ clientId: 'a', clientSecret: 12345678, refreshToken: 't' }),
+    () => client.refreshSync({ clientId: 'a', clientSecret: 's' }),
+    () => client.refreshSync('not an object'),
+    () => client.refreshSync(),
+    () => client.refresh({ clientId: 1, clientSecret: 's', refreshToken: 't' }),
+    () => client.refresh({ clientId: 'a', clientSecret: 's', refreshToken: 't' }, { signal: 'no' }),
+    () => client.systemAccessSync({ clientId: 'a' }),
+    () => new Client({ tokenUrl: 42 }),
+    () => new Client(),
+    () => new Client({ tokenUrl: server.url, timeoutMs: 'soon' }),
+    () => new Client({ tokenUrl: server.url, headers: { X: 1 } }),
+    () => Client.gusto({ apiVersion: 2025 }),
+  ]
+  for (const call of calls) {
+    assert.throws(call, (e) => e instanceof TypeError && !String(e.message).includes('12345678'), String(call))
+  }
+  assert.equal(await server.tokenRequests('node-types'), 0)
+})
+
+test('bad option values and a wrong grantType are INVALID_INPUT', () => {
+  const bad = [
+    () => new Client({ tokenUrl: 'http://auth.example.com/token' }),
+    () => new Client({ tokenUrl: 'not a url' }),
+    () => new Client({ tokenUrl: 'https://a.example/token', bodyEncoding: 'xml' }),
+    () => new Client({ tokenUrl: 'https://a.example/token', clientAuth: 'jwt' }),
+    () => new Client({ tokenUrl: 'https://a.example/token', timeoutMs: 0 }),
+    () => new Client({ tokenUrl: 'https://a.example/token', headers: { Authorization: 'x' } }),
+    () => new Client({ tokenUrl: 'https://a.example/token', caFile: '/nonexistent.pem' }),
+    () => Client.gusto({ environment: 'staging' }),
+    () => new Client({ tokenUrl: 'https://a.example/token' }).refreshSync({ clientId: 'a', clientSecret: 's', grantType: 'system_access', refreshToken: 't' }),
+    () => new Client({ tokenUrl: 'https://a.example/token' }).refreshSync({ clientId: '', clientSecret: 's', refreshToken: 't' }),
+  ]
+  for (const call of bad) {
+    assert.throws(call, (e) => e instanceof OAuthRefreshError && e.code === 'INVALID_INPUT' && e.refreshTokenState === 'unused', String(call))
+  }
+})
+
+test('the Gusto preset sends its headers; systemAccess has no refresh token', async () => {
+  const client = Client.gusto({ environment: `${server.url}/node-gusto/ok`, apiVersion: '2025-06-15' })
+  const token = await client.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-gusto', redirectUri: 'https://app/cb' })
+  assert.equal(token.refreshTokenRotated, true)
+  const last = (await server.stats('node-gusto')).last
+  assert.equal(last['x-gusto-api-version'], '2025-06-15')
+  assert.equal(last['content-type'], 'application/json')
+  assert.equal(last.client_auth, 'post')
+  const system = await client.systemAccess({ clientId: 'app', clientSecret: 'secret-app' })
+  assert.equal(system.refreshToken, null)
+  assert.equal(client.systemAccessSync({ clientId: 'app', clientSecret: 'secret-app' }).tokenType, 'Bearer')
+})
