@@ -70,7 +70,7 @@ impl Options {
 impl Client {
     #[new]
     #[pyo3(signature = (token_url, *, body_encoding="form", client_auth="basic", timeout=30.0, connect_timeout=10.0, max_retries=2, headers=None, allow_insecure_http=false, ca_file=None, user_agent=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // one per Python keyword argument
     fn new(
         py: Python<'_>,
         token_url: String,
@@ -106,7 +106,7 @@ impl Client {
     /// The Gusto preset. `environment` is "demo", "production" or a base URL.
     #[staticmethod]
     #[pyo3(signature = (environment="demo", api_version=None, *, timeout=30.0, connect_timeout=10.0, max_retries=2, headers=None, allow_insecure_http=false, ca_file=None, user_agent=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // one per Python keyword argument
     fn gusto(
         py: Python<'_>,
         environment: &str,

@@ -17,6 +17,7 @@ pub struct RefreshTokenRequest(pub oauth_refresh::RefreshTokenRequest);
 impl RefreshTokenRequest {
     #[new]
     #[pyo3(signature = (client_id, client_secret, refresh_token, redirect_uri=None, scope=None, grant_type="refresh_token", extra=None))]
+    #[allow(clippy::too_many_arguments)] // one per Python keyword argument
     fn new(
         py: Python<'_>,
         client_id: String,
