@@ -5,7 +5,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test lint test-rust python test-python node test-node
+.PHONY: help build demo test lint test-rust python test-python node test-node c test-c install
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -13,17 +13,19 @@ help: ## List the targets
 build: ## Build the core, the token server and the examples
 	$(CARGO) build --all-targets
 
-demo: build python node ## Refresh a token in every language against the local token server
+demo: build python node c-demo ## Refresh a token in every language against the local token server
 	$(SERVER) $(CARGO) run -q -p oauth-refresh --example demo
 	$(SERVER) $(PY) bindings-python/examples/demo.py
 	$(SERVER) node bindings-node/examples/demo.js
+	$(SERVER) target/c-tests/demo
 
-test: lint test-rust test-python test-node ## Lint, then run every suite
+test: lint test-rust test-python test-node test-c ## Lint, then run every suite
 	@echo "make test: all suites passed"
 
-lint: ## rustfmt and clippy with warnings as errors
+lint: ## rustfmt, clippy with warnings as errors, and the generated C header's drift check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	git diff --exit-code -- bindings-c/include/oauth_refresh.h
 
 test-rust: ## The Rust suites: unit, conformance, errors, secrets
 	$(CARGO) test
@@ -61,3 +63,52 @@ test-node: node build ## The Node suite (node --test), the .d.ts check (tsc) and
 	grep -Eq '^# pass [1-9]' target/node-tests.tap
 	grep -Eq '^# fail 0$$' target/node-tests.tap
 	cd bindings-node && npx tsc -p tests/types/tsconfig.json
+
+# C: the library (debug for the tests, release for install), test programs linked statically,
+# dynamically, with ASan+UBSan, and run under valgrind.
+C_TESTS := target/c-tests
+C_FLAGS := -std=c11 -Wall -Wextra -Werror -pedantic -Ibindings-c/include -I$(C_TESTS)
+STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s
+C_PROGRAMS := api conformance
+VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=1
+PREFIX ?= /usr/local
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+
+c: ## Build liboauth_refresh (.a and .so) and regenerate oauth_refresh.h
+	$(CARGO) build -p oauth-refresh-c
+
+install: ## Install header, libraries and oauth_refresh.pc under PREFIX (default /usr/local)
+	$(CARGO) build --release -p oauth-refresh-c
+	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig
+	install -m 644 bindings-c/include/oauth_refresh.h $(PREFIX)/include/
+	install -m 644 target/release/liboauth_refresh.a $(PREFIX)/lib/
+	install -m 755 target/release/liboauth_refresh.so $(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
+	  bindings-c/oauth_refresh.pc.in > $(PREFIX)/lib/pkgconfig/oauth_refresh.pc
+
+# The demo is built the way users build: from an installed prefix, through pkg-config.
+c-demo:
+	scripts/ensure-tools.sh pkg-config
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/target/c-prefix
+	mkdir -p $(C_TESTS)
+	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/demo.c \
+	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
+	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/demo
+
+test-c: c build c-demo ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
+	scripts/ensure-tools.sh valgrind
+	python3 bindings-c/tests/gen_cases.py > $(C_TESTS)/cases.h
+	for p in $(C_PROGRAMS); do \
+	  src="bindings-c/tests/$$p.c bindings-c/tests/support.c"; \
+	  cc $(C_FLAGS) $$src target/debug/liboauth_refresh.a $(STATIC_LIBS) -o $(C_TESTS)/$$p-static; \
+	  cc $(C_FLAGS) $$src -Ltarget/debug -loauth_refresh -Wl,-rpath,$(CURDIR)/target/debug -o $(C_TESTS)/$$p-dynamic; \
+	  cc $(C_FLAGS) -g -fsanitize=address,undefined -fno-omit-frame-pointer $$src \
+	    target/debug/liboauth_refresh.a $(STATIC_LIBS) -o $(C_TESTS)/$$p-asan; \
+	done
+	for p in $(C_PROGRAMS); do \
+	  $(SERVER) $(C_TESTS)/$$p-static; \
+	  $(SERVER) $(C_TESTS)/$$p-dynamic; \
+	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(C_TESTS)/$$p-asan; \
+	  $(SERVER) $(VALGRIND) $(C_TESTS)/$$p-static; \
+	done
+	$(SERVER) $(C_TESTS)/demo

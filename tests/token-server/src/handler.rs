@@ -55,7 +55,8 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, 
             return Ok(reply(StatusCode::OK, state.stats(scope)));
         }
         ["current", token] => {
-            let current = state.current_refresh_token(token);
+            let token = percent_encoding::percent_decode_str(token).decode_utf8_lossy();
+            let current = state.current_refresh_token(&token);
             return Ok(reply(StatusCode::OK, json!({ "refresh_token": current })));
         }
         [scope, modes, rest @ ..] => (scope, modes, rest),
@@ -134,11 +135,7 @@ async fn token(
     if misbehave && modes.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(modes.delay_ms)).await;
     }
-    let fault = modes.fault.as_deref().filter(|_| misbehave);
-    if let Some(reply) = early_fault(fault, &modes)? {
-        return Ok(reply);
-    }
-
+    // The whole request is read before any fault, as a real server would.
     let content_type = header(&req, CONTENT_TYPE.as_str()).unwrap_or_default();
     let authorization = header(&req, AUTHORIZATION.as_str());
     let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
@@ -151,6 +148,11 @@ async fn token(
             ))
         }
     };
+    let fault = modes.fault.as_deref().filter(|_| misbehave);
+    if let Some(reply) = early_fault(fault, &modes)? {
+        return Ok(reply);
+    }
+
     let params = match parse_params(dialect, &content_type, &body) {
         Ok(p) => p,
         Err(why) => return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why)),

@@ -1,0 +1,313 @@
+//! Options, the client, and the two grants.
+
+use std::ffi::c_char;
+use std::str::FromStr;
+use std::time::Duration;
+
+use oauth::{
+    BodyEncoding, ClientAuth, GustoEnvironment, RefreshGrantType, RefreshTokenRequest,
+    SystemAccessTokenRequest,
+};
+
+use crate::error::{oauth_refresh_error, oauth_refresh_result};
+use crate::ffi::{boundary, opt_str, req_str, Refusal};
+use crate::token::oauth_refresh_token;
+
+/// Client options. Start from oauth_refresh_client_options_default() or
+/// oauth_refresh_gusto_options() and change fields. Strings are borrowed only for the
+/// duration of oauth_refresh_client_new(); NULL means "the default".
+#[repr(C)]
+pub struct oauth_refresh_client_options {
+    /// The token endpoint URL. Required unless `gusto_environment` is set.
+    pub token_url: *const c_char,
+    /// `"form"` (default) or `"json"`.
+    pub body_encoding: *const c_char,
+    /// `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body).
+    pub client_auth: *const c_char,
+    /// Deadline for a whole refresh, retries included, in ms; 0 means 30000.
+    pub timeout_ms: u64,
+    /// Deadline for opening a connection, in ms; 0 means 10000.
+    pub connect_timeout_ms: u64,
+    /// Retries after the first attempt, only where safe; negative means the default (2).
+    pub max_retries: i32,
+    /// Allow plain http:// to hosts other than loopback.
+    pub allow_insecure_http: bool,
+    /// A PEM file of extra CA certificates, or NULL.
+    pub ca_file: *const c_char,
+    /// Replaces the default `oauth-refresh/<version> (c)`, or NULL.
+    pub user_agent: *const c_char,
+    /// `headers_len` extra header names and values (two arrays of the same length), or NULL.
+    pub header_names: *const *const c_char,
+    /// See `header_names`.
+    pub header_values: *const *const c_char,
+    /// The number of extra headers.
+    pub headers_len: usize,
+    /// Non-NULL selects the Gusto preset: `"demo"`, `"production"` or a base URL.
+    pub gusto_environment: *const c_char,
+    /// `X-Gusto-API-Version` for the Gusto preset, or NULL for the application's minimum.
+    pub gusto_api_version: *const c_char,
+}
+
+/// A refresh request. Field names follow Gusto's `RefreshTokenRequest`; strings are borrowed
+/// for the duration of the call.
+#[repr(C)]
+pub struct oauth_refresh_request {
+    /// Your client ID. Required.
+    pub client_id: *const c_char,
+    /// Your client secret. Required.
+    pub client_secret: *const c_char,
+    /// NULL means `"refresh_token"`; any other value is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+    pub grant_type: *const c_char,
+    /// The refresh token to exchange. Required.
+    pub refresh_token: *const c_char,
+    /// The redirect URI you set up via the Developer Portal (Gusto), or NULL.
+    pub redirect_uri: *const c_char,
+    /// A narrower scope to request, or NULL.
+    pub scope: *const c_char,
+}
+
+/// Refreshes tokens at one token endpoint and keeps connections alive. Thread-safe: one
+/// client may be used by many threads at once. Create with oauth_refresh_client_new(),
+/// free with oauth_refresh_client_free() once no thread uses it.
+pub struct oauth_refresh_client(oauth::Client);
+
+/// Options with every default (an RFC 6749 endpoint; set `token_url`).
+#[no_mangle]
+pub extern "C" fn oauth_refresh_client_options_default() -> oauth_refresh_client_options {
+    oauth_refresh_client_options {
+        token_url: std::ptr::null(),
+        body_encoding: std::ptr::null(),
+        client_auth: std::ptr::null(),
+        timeout_ms: 0,
+        connect_timeout_ms: 0,
+        max_retries: -1,
+        allow_insecure_http: false,
+        ca_file: std::ptr::null(),
+        user_agent: std::ptr::null(),
+        header_names: std::ptr::null(),
+        header_values: std::ptr::null(),
+        headers_len: 0,
+        gusto_environment: std::ptr::null(),
+        gusto_api_version: std::ptr::null(),
+    }
+}
+
+/// Options for the Gusto preset. `environment` (`"demo"`, `"production"` or a base URL;
+/// NULL means `"demo"`) is borrowed: it must stay valid until oauth_refresh_client_new().
+#[no_mangle]
+pub extern "C" fn oauth_refresh_gusto_options(
+    environment: *const c_char,
+) -> oauth_refresh_client_options {
+    oauth_refresh_client_options {
+        gusto_environment: if environment.is_null() {
+            c"demo".as_ptr()
+        } else {
+            environment
+        },
+        ..oauth_refresh_client_options_default()
+    }
+}
+
+fn millis(value: u64, default: Duration) -> Duration {
+    if value == 0 {
+        default
+    } else {
+        Duration::from_millis(value)
+    }
+}
+
+/// # Safety
+/// Every pointer in `o` is NULL or valid as documented on the struct.
+unsafe fn build(
+    o: &oauth_refresh_client_options,
+) -> Result<oauth::Client, Box<oauth_refresh_error>> {
+    let input = |message: &str| -> Box<oauth_refresh_error> {
+        (&oauth::Error::invalid_input(message)).into()
+    };
+    let mut builder = match unsafe { opt_str(o.gusto_environment, "gusto_environment") }? {
+        Some(env) => {
+            let env = GustoEnvironment::from_str(env).map_err(|e| Box::from(&e))?;
+            let mut b = oauth::Client::gusto(env);
+            if let Some(v) = unsafe { opt_str(o.gusto_api_version, "gusto_api_version") }? {
+                b = b.gusto_api_version(v);
+            }
+            b
+        }
+        None => {
+            let url = unsafe { req_str(o.token_url, "options->token_url") }?;
+            let mut b = oauth::Client::builder(url);
+            if let Some(v) = unsafe { opt_str(o.body_encoding, "body_encoding") }? {
+                b = b.body_encoding(
+                    BodyEncoding::parse(v)
+                        .ok_or_else(|| input("body_encoding must be \"form\" or \"json\""))?,
+                );
+            }
+            if let Some(v) = unsafe { opt_str(o.client_auth, "client_auth") }? {
+                b = b.client_auth(
+                    ClientAuth::parse(v)
+                        .ok_or_else(|| input("client_auth must be \"basic\" or \"post\""))?,
+                );
+            }
+            b
+        }
+    };
+    builder = builder
+        .surface("c")
+        .timeout(millis(o.timeout_ms, Duration::from_secs(30)))
+        .connect_timeout(millis(o.connect_timeout_ms, Duration::from_secs(10)))
+        .allow_insecure_http(o.allow_insecure_http);
+    if let Ok(retries) = u32::try_from(o.max_retries) {
+        builder = builder.max_retries(retries);
+    }
+    if let Some(path) = unsafe { opt_str(o.ca_file, "ca_file") }? {
+        builder = builder.ca_file(path);
+    }
+    if let Some(agent) = unsafe { opt_str(o.user_agent, "user_agent") }? {
+        builder = builder.user_agent(agent);
+    }
+    if o.headers_len > 0 {
+        if o.header_names.is_null() || o.header_values.is_null() {
+            return Err(Refusal::null("header_names or header_values").into());
+        }
+        for i in 0..o.headers_len {
+            // SAFETY: both arrays hold `headers_len` entries, as documented.
+            let (name, value) = unsafe { (*o.header_names.add(i), *o.header_values.add(i)) };
+            let name = unsafe { req_str(name, "a header name") }?;
+            let value = unsafe { req_str(value, "a header value") }?;
+            builder = builder.header(name, value);
+        }
+    }
+    builder.build().map_err(|e| Box::from(&e))
+}
+
+/// Creates a client. On success writes `*client_out` (free it with
+/// oauth_refresh_client_free()); on failure writes `*error_out` if `error_out` is not NULL
+/// (free it with oauth_refresh_error_free()).
+///
+/// # Safety
+/// `options` is NULL or points to valid options; `client_out` and `error_out` are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_client_new(
+    options: *const oauth_refresh_client_options,
+    client_out: *mut *mut oauth_refresh_client,
+    error_out: *mut *mut oauth_refresh_error,
+) -> oauth_refresh_result {
+    boundary(error_out, || {
+        // SAFETY: NULL or valid, per the contract.
+        let options = unsafe { options.as_ref() }.ok_or_else(|| Refusal::null("options"))?;
+        if client_out.is_null() {
+            return Err(Refusal::null("client_out").into());
+        }
+        let client = unsafe { build(options) }?;
+        // SAFETY: checked not NULL above.
+        unsafe { *client_out = Box::into_raw(Box::new(oauth_refresh_client(client))) };
+        Ok(())
+    })
+}
+
+/// Frees a client. NULL is a no-op. No other thread may be using it.
+///
+/// # Safety
+/// `client` is NULL or a client from oauth_refresh_client_new(), not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_client_free(client: *mut oauth_refresh_client) {
+    crate::ffi::guard((), || {
+        if !client.is_null() {
+            // SAFETY: per the contract.
+            drop(unsafe { Box::from_raw(client) });
+        }
+    })
+}
+
+/// Writes a finished exchange to the out-parameters.
+///
+/// # Safety
+/// `token_out` is writable (checked non-NULL by the caller).
+unsafe fn deliver(
+    result: Result<oauth::Token, oauth::Error>,
+    token_out: *mut *mut oauth_refresh_token,
+) -> Result<(), Box<oauth_refresh_error>> {
+    let token = result.map_err(|e| Box::from(&e))?;
+    let c_token = oauth_refresh_token::new(&token).ok_or_else(|| {
+        // The server answered with a token C cannot hold; keep its refresh token if we can.
+        let err = oauth::Error::invalid_input("the server sent a token containing a NUL byte");
+        let mut boxed: Box<oauth_refresh_error> = (&err).into();
+        boxed.code = oauth_refresh_result::InvalidResponse;
+        boxed
+    })?;
+    // SAFETY: per the contract.
+    unsafe { *token_out = Box::into_raw(Box::new(c_token)) };
+    Ok(())
+}
+
+/// Exchanges a refresh token (blocking). On success writes `*token_out` (free it with
+/// oauth_refresh_token_free()); on failure writes `*error_out` if it is not NULL. A client
+/// may be used from several threads at once.
+///
+/// # Safety
+/// `client` is a live client; `request` points to a valid request whose strings are
+/// NUL-terminated; `token_out`/`error_out` are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_client_refresh(
+    client: *const oauth_refresh_client,
+    request: *const oauth_refresh_request,
+    token_out: *mut *mut oauth_refresh_token,
+    error_out: *mut *mut oauth_refresh_error,
+) -> oauth_refresh_result {
+    boundary(error_out, || {
+        // SAFETY: NULL or valid, per the contract.
+        let client = unsafe { client.as_ref() }.ok_or_else(|| Refusal::null("client"))?;
+        let r = unsafe { request.as_ref() }.ok_or_else(|| Refusal::null("request"))?;
+        if token_out.is_null() {
+            return Err(Refusal::null("token_out").into());
+        }
+        let mut request = RefreshTokenRequest::new(
+            unsafe { req_str(r.client_id, "request->client_id") }?,
+            unsafe { req_str(r.client_secret, "request->client_secret") }?,
+            unsafe { req_str(r.refresh_token, "request->refresh_token") }?,
+        );
+        if let Some(grant_type) = unsafe { opt_str(r.grant_type, "request->grant_type") }? {
+            request.grant_type = RefreshGrantType::parse(grant_type).map_err(|e| Box::from(&e))?;
+        }
+        request.redirect_uri =
+            unsafe { opt_str(r.redirect_uri, "request->redirect_uri") }?.map(str::to_owned);
+        request.scope = unsafe { opt_str(r.scope, "request->scope") }?.map(str::to_owned);
+        unsafe { deliver(client.0.refresh(&request), token_out) }
+    })
+}
+
+/// Gusto's `system_access` grant (blocking): a token for the application, with no refresh
+/// token. Out-parameters as oauth_refresh_client_refresh().
+///
+/// # Safety
+/// As oauth_refresh_client_refresh(); the two strings are NUL-terminated.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_client_system_access(
+    client: *const oauth_refresh_client,
+    client_id: *const c_char,
+    client_secret: *const c_char,
+    token_out: *mut *mut oauth_refresh_token,
+    error_out: *mut *mut oauth_refresh_error,
+) -> oauth_refresh_result {
+    boundary(error_out, || {
+        // SAFETY: NULL or valid, per the contract.
+        let client = unsafe { client.as_ref() }.ok_or_else(|| Refusal::null("client"))?;
+        if token_out.is_null() {
+            return Err(Refusal::null("token_out").into());
+        }
+        let request =
+            SystemAccessTokenRequest::new(unsafe { req_str(client_id, "client_id") }?, unsafe {
+                req_str(client_secret, "client_secret")
+            }?);
+        unsafe { deliver(client.0.system_access(&request), token_out) }
+    })
+}
+
+/// The library version, a static string.
+#[no_mangle]
+pub extern "C" fn oauth_refresh_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

@@ -1,0 +1,114 @@
+//! The panic boundary and the conversions every entry point shares.
+
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use zeroize::Zeroize;
+
+use crate::error::{oauth_refresh_error, oauth_refresh_result};
+
+/// Why an entry point refused to run: becomes a result code and, if asked, an error object.
+pub struct Refusal {
+    pub code: oauth_refresh_result,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn null(name: &str) -> Refusal {
+        Refusal {
+            code: oauth_refresh_result::NullArgument,
+            message: format!("{name} is NULL"),
+        }
+    }
+}
+
+/// Runs `body` so that no panic escapes, and reports a refusal through `error_out`.
+pub fn boundary(
+    error_out: *mut *mut oauth_refresh_error,
+    body: impl FnOnce() -> Result<(), Box<oauth_refresh_error>>,
+) -> oauth_refresh_result {
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        Err(Box::new(oauth_refresh_error::plain(
+            oauth_refresh_result::Panic,
+            "internal error: a panic was caught at the C boundary",
+        )))
+    });
+    match outcome {
+        Ok(()) => oauth_refresh_result::Ok,
+        Err(error) => {
+            let code = error.code;
+            if !error_out.is_null() {
+                // SAFETY: the caller passes a writable pointer or NULL (checked).
+                unsafe { *error_out = Box::into_raw(error) };
+            }
+            code
+        }
+    }
+}
+
+/// A getter's body, with `fallback` if it panics.
+pub fn guard<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+impl From<Refusal> for Box<oauth_refresh_error> {
+    fn from(r: Refusal) -> Self {
+        Box::new(oauth_refresh_error::plain(r.code, &r.message))
+    }
+}
+
+/// A C string argument as UTF-8; `None` for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string valid for the call.
+pub unsafe fn opt_str<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Refusal> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: guaranteed by the caller.
+    let bytes = unsafe { CStr::from_ptr(ptr) };
+    bytes.to_str().map(Some).map_err(|_| Refusal {
+        code: oauth_refresh_result::InvalidUtf8,
+        message: format!("{name} is not valid UTF-8"),
+    })
+}
+
+/// A required C string argument.
+///
+/// # Safety
+/// As [`opt_str`].
+pub unsafe fn req_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Refusal> {
+    unsafe { opt_str(ptr, name) }?.ok_or_else(|| Refusal::null(name))
+}
+
+/// A string for C, without interior NULs (server text may carry `\u0000`).
+pub fn c_string(text: &str) -> CString {
+    CString::new(text.replace('\0', "")).expect("NULs were removed")
+}
+
+/// A C string holding a secret: wiped when dropped.
+pub struct SecretCString(Option<CString>);
+
+impl SecretCString {
+    /// `None` when the secret holds a NUL, which no valid token does.
+    pub fn new(secret: &str) -> Option<SecretCString> {
+        CString::new(secret).ok().map(|c| SecretCString(Some(c)))
+    }
+
+    pub fn as_ptr(&self) -> *const c_char {
+        self.0.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+    }
+}
+
+impl Drop for SecretCString {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.into_bytes_with_nul().zeroize();
+        }
+    }
+}
+
+/// The pointer of an optional string, or NULL.
+pub fn ptr_or_null(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+}
