@@ -102,9 +102,9 @@ impl Token {
     #[napi(js_name = "toString")]
     pub fn to_string_js(&self) -> String {
         format!(
-            "Token(tokenType={}, expiresIn={:?}, refreshTokenRotated={})",
+            "Token(tokenType={}, expiresIn={}, refreshTokenRotated={})",
             self.0.token_type(),
-            self.0.expires_in(),
+            self.0.expires_in().map_or("null".to_owned(), |s| s.to_string()),
             self.0.refresh_token_rotated()
         )
     }
