@@ -104,7 +104,9 @@ impl Token {
         format!(
             "Token(tokenType={}, expiresIn={}, refreshTokenRotated={})",
             self.0.token_type(),
-            self.0.expires_in().map_or("null".to_owned(), |s| s.to_string()),
+            self.0
+                .expires_in()
+                .map_or("null".to_owned(), |s| s.to_string()),
             self.0.refresh_token_rotated()
         )
     }
