@@ -11,6 +11,7 @@ use crate::classify::{classify_response, classify_transport, Answer, MAX_BODY};
 use crate::encode::{basic_credentials, BodyEncoding, BodyWriter};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
+use crate::resolve::CachingResolver;
 use crate::secret::Secret;
 use crate::token::Token;
 
@@ -280,7 +281,7 @@ impl ClientBuilder {
             Some(path) => roots_with(&path)?,
             None => RootCerts::WebPki,
         };
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
@@ -297,8 +298,12 @@ impl ClientBuilder {
             .max_idle_connections_per_host(32)
             .timeout_connect(Some(self.connect_timeout))
             .timeout_global(Some(self.timeout))
-            .build()
-            .new_agent();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            CachingResolver::default(),
+        );
 
         Ok(Client {
             agent,

@@ -19,6 +19,7 @@ mod client;
 mod encode;
 mod error;
 mod request;
+mod resolve;
 mod secret;
 mod time;
 mod token;

@@ -46,13 +46,18 @@ impl TokenServer {
 
     /// Starts on `port` (0: any free port) of 127.0.0.1, serving from a background thread.
     pub fn start_on(port: u16) -> std::io::Result<TokenServer> {
+        TokenServer::start_with(port, 2)
+    }
+
+    /// Starts on `port` with `threads` worker threads (1 for a server pinned to one CPU).
+    pub fn start_with(port: u16, threads: usize) -> std::io::Result<TokenServer> {
         let listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
         listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(State::new());
         let (stop, stopped) = oneshot::channel();
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(threads.max(1))
             .enable_all()
             .build()?;
         let served = state.clone();

@@ -6,6 +6,7 @@ use std::io::Write;
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut port = 0u16;
+    let mut threads = 2usize;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => {
@@ -14,11 +15,17 @@ fn main() {
                     .and_then(|p| p.parse().ok())
                     .unwrap_or_else(|| usage("--port needs a number"));
             }
+            "--threads" => {
+                threads = args
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or_else(|| usage("--threads needs a number"));
+            }
             "--help" | "-h" => usage(""),
             other => usage(&format!("unknown argument {other:?}")),
         }
     }
-    let server = token_server::TokenServer::start_on(port).unwrap_or_else(|e| {
+    let server = token_server::TokenServer::start_with(port, threads).unwrap_or_else(|e| {
         eprintln!("token-server: cannot listen on 127.0.0.1:{port}: {e}");
         std::process::exit(1)
     });
@@ -36,7 +43,7 @@ fn usage(problem: &str) -> ! {
         eprintln!("token-server: {problem}");
     }
     eprintln!(
-        "usage: token-server [--port N]   (prints http://127.0.0.1:PORT, serves until killed)"
+        "usage: token-server [--port N] [--threads N]   (prints http://127.0.0.1:PORT, serves until killed)"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

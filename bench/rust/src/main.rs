@@ -1,0 +1,106 @@
+//! `oauth-refresh-bench CLIENT URL N WARMUP`: runs N refreshes after WARMUP and prints one
+//! JSON line of figures. CLIENT: `ours`, `ours-2threads` (one shared client, two threads),
+//! or `ureq` (a raw POST + serde_json parse: the floor).
+
+use std::time::Instant;
+
+use oauth_refresh::{Client, RefreshTokenRequest};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, client, url, n, warmup] = args.as_slice() else {
+        eprintln!("usage: oauth-refresh-bench ours|ours-2threads|ureq URL N WARMUP");
+        std::process::exit(2);
+    };
+    let (n, warmup): (usize, usize) = (n.parse().unwrap(), warmup.parse().unwrap());
+    let mut one: Box<dyn FnMut() + Send> = match client.as_str() {
+        "ours" | "ours-2threads" => {
+            // For ours-2threads this client only warms up; the timed threads share another.
+            let client = Client::new(url.as_str()).unwrap();
+            let request = RefreshTokenRequest::new("bench-app", "secret-bench-app", "rt-bench");
+            Box::new(move || {
+                let token = client.refresh(&request).unwrap();
+                assert!(!token.access_token().is_empty());
+            })
+        }
+        "ureq" => {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let url = url.clone();
+            Box::new(move || {
+                let mut response = agent
+                    .post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .header(
+                        "Authorization",
+                        "Basic YmVuY2gtYXBwOnNlY3JldC1iZW5jaC1hcHA=",
+                    )
+                    .send("grant_type=refresh_token&refresh_token=rt-bench")
+                    .unwrap();
+                let body: serde_json::Value =
+                    serde_json::from_slice(&response.body_mut().read_to_vec().unwrap()).unwrap();
+                assert!(body["access_token"].is_string());
+            })
+        }
+        other => panic!("unknown client {other}"),
+    };
+    for _ in 0..warmup {
+        one();
+    }
+    let threads = if client == "ours-2threads" { 2 } else { 1 };
+    let started = Instant::now();
+    let mut latencies = if threads == 1 {
+        time_loop(&mut one, n)
+    } else {
+        let client = Client::new(url.as_str()).unwrap();
+        let per_thread = n / threads;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let request =
+                            RefreshTokenRequest::new("bench-app", "secret-bench-app", "rt-bench");
+                        let mut f = || {
+                            client.refresh(&request).unwrap();
+                        };
+                        time_loop(&mut f, per_thread)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        })
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable_by(f64::total_cmp);
+    println!(
+        "{{\"n\":{},\"seconds\":{seconds},\"median_us\":{},\"p99_us\":{},\"rss_kb\":{}}}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() * 99 / 100],
+        peak_rss_kb()
+    );
+}
+
+fn time_loop(one: &mut dyn FnMut(), n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            one();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect()
+}
+
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
