@@ -18,7 +18,6 @@ use crate::error::{invalid_input, to_pyerr};
 use crate::request::RefreshTokenRequest;
 use crate::token::Token;
 
-static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static RUN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Refreshes tokens at one token endpoint. Thread-safe; keeps connections alive.
@@ -250,26 +249,24 @@ fn to_request(
 
 type Work = Box<dyn FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send>;
 
-/// A refresh waiting for its coroutine to be awaited; `_asyncio.run` starts it once.
+/// One refresh waiting for a thread: `_asyncio.run` hands it to an executor thread, which
+/// calls it; it runs the exchange without the GIL and returns the token or raises.
 #[pyclass(frozen, module = "oauth_refresh._native")]
 struct Job(Mutex<Option<Work>>);
 
 #[pymethods]
 impl Job {
-    fn __call__(&self, event_loop: Bound<'_, PyAny>, future: Bound<'_, PyAny>) -> PyResult<()> {
+    fn __call__(&self, py: Python<'_>) -> PyResult<Token> {
         let work = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
         let work = work.ok_or_else(|| PyRuntimeError::new_err("this coroutine already ran"))?;
-        let (event_loop, future) = (event_loop.unbind(), future.unbind());
-        crate::pool::spawn(move || {
-            let result = work();
-            Python::attach(|py| resolve(py, result, event_loop, future));
-        });
-        Ok(())
+        py.detach(work).map(Token).map_err(|e| to_pyerr(py, &e))
     }
 }
 
-/// A coroutine that runs `work` on a worker thread when awaited, so that
-/// `asyncio.run(client.refresh_async(...))` works as with any `async def`.
+/// A coroutine that runs `work` on an executor thread when awaited, so the event loop is
+/// never blocked and `asyncio.run(client.refresh_async(...))` works as with any `async def`.
+/// Python's own executor threads are used (not threads of ours) because they shut down
+/// cleanly with the interpreter.
 fn in_background<'py>(
     py: Python<'py>,
     work: impl FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send + 'static,
@@ -277,30 +274,4 @@ fn in_background<'py>(
     let job = Job(Mutex::new(Some(Box::new(work))));
     RUN.import(py, "oauth_refresh._asyncio", "run")?
         .call1((job,))
-}
-
-/// Hands the result to the event loop's thread, which completes the future.
-fn resolve(
-    py: Python<'_>,
-    result: Result<oauth_refresh::Token, oauth_refresh::Error>,
-    event_loop: Py<PyAny>,
-    future: Py<PyAny>,
-) {
-    let (ok, value) = match result.map(|token| Bound::new(py, Token(token))) {
-        Ok(Ok(token)) => (true, token.into_any()),
-        Ok(Err(e)) => (false, e.into_value(py).into_bound(py).into_any()),
-        Err(err) => (
-            false,
-            to_pyerr(py, &err).into_value(py).into_bound(py).into_any(),
-        ),
-    };
-    let resolved = RESOLVE
-        .import(py, "oauth_refresh._asyncio", "resolve")
-        .and_then(|resolve| {
-            event_loop
-                .bind(py)
-                .call_method1("call_soon_threadsafe", (resolve, future, ok, value))
-        });
-    // Fails only when the loop is already closed: nobody is left to tell.
-    drop(resolved);
 }

@@ -3,7 +3,6 @@
 
 mod client;
 mod error;
-mod pool;
 mod request;
 mod token;
 

@@ -1,22 +1,22 @@
-"""The asyncio side of ``refresh_async``: a coroutine that starts the native job on a
-worker thread and waits for it, and the callback that completes the future on the loop."""
+"""The asyncio side of ``refresh_async``: the native job runs on an executor thread (it
+releases the GIL for the exchange), so the event loop never blocks."""
 
 import asyncio
-from typing import Any, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Optional
+
+# Refreshes mostly wait on the network: many may run at once. The threads start lazily and
+# are joined when the interpreter exits.
+MAX_WORKERS = 64
+_executor: Optional[ThreadPoolExecutor] = None
 
 
-async def run(start: Callable[[asyncio.AbstractEventLoop, "asyncio.Future[Any]"], None]) -> Any:
-    loop = asyncio.get_running_loop()
-    future = loop.create_future()
-    start(loop, future)
-    return await future
+def _get_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="oauth-refresh")
+    return _executor
 
 
-def resolve(future: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
-    # The caller may have cancelled (timeout, task cancellation) while the refresh ran.
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+async def run(job: Callable[[], Any]) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_get_executor(), job)
