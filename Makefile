@@ -5,7 +5,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test lint test-rust python test-python node test-node c test-c install
+.PHONY: help build demo test lint test-rust python test-python node test-node c test-c install bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -112,3 +112,17 @@ test-c: c build c-demo ## The C suite: static, dynamic, ASan+UBSan, valgrind, an
 	  $(SERVER) $(VALGRIND) $(C_TESTS)/$$p-static; \
 	done
 	$(SERVER) $(C_TESTS)/demo
+
+# Benchmarks (not part of `make test`): peers are installed into bench/peers (ignored).
+bench: python node ## Benchmark every language's refresh against its peers; writes bench/results/latest.md
+	scripts/ensure-tools.sh taskset valgrind
+	scripts/ensure-packages.sh libcurl4-openssl-dev libcjson-dev
+	$(CARGO) build --release -p token-server -p oauth-refresh-bench
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/target/c-prefix
+	test -x bench/peers/venv/bin/python || python3 -m venv bench/peers/venv
+	bench/peers/venv/bin/pip install -q -r bench/requirements-peers.txt
+	bench/peers/venv/bin/pip install -q --force-reinstall --no-deps target/wheels/*.whl
+	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
+	cc -O2 -std=c11 -Wall -Wextra -Werror -Itarget/c-prefix/include bench/c_bench.c \
+	  target/c-prefix/lib/liboauth_refresh.a $(STATIC_LIBS) -lcurl -lcjson -o bench/peers/c_bench
+	python3 bench/run.py $(BENCH_ARGS)

@@ -9,6 +9,7 @@ use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::secret::Secret;
 use crate::time::parse_retry_after;
 use crate::token::Token;
+use crate::wire::WireToken;
 
 use RefreshTokenState::{Rejected, Unknown, Unused};
 
@@ -27,25 +28,32 @@ pub(crate) struct Answer<'a> {
 }
 
 pub(crate) fn classify_response(a: &Answer<'_>) -> Result<Token, Error> {
-    let json = match serde_json::from_slice::<Value>(a.body) {
+    if !(200..300).contains(&a.status) {
+        return Err(server_error(a, json_object(a.body)));
+    }
+    match serde_json::from_slice::<WireToken>(a.body) {
+        Ok(wire) if wire.access_token.is_some() || !wire.has_error => {
+            // If the rest is unusable, the rotated refresh token is still handed over.
+            let salvage = match &wire.refresh_token {
+                Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.clone())),
+                _ => None,
+            };
+            Token::from_json(wire, a.sent_at, a.previous_refresh_token).map_err(|why| {
+                invalid_response(a.status, why.0).with_salvaged_refresh_token(salvage)
+            })
+        }
+        // Some servers answer 200 with an OAuth error body: treat it as that error.
+        Ok(_) => Err(server_error(a, json_object(a.body))),
+        Err(_) => Err(invalid_response(a.status, "the body is not a JSON object")
+            .with_salvaged_refresh_token(scan_refresh_token(a.body))),
+    }
+}
+
+fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Some(map),
         _ => None,
-    };
-    if (200..300).contains(&a.status) {
-        return match json {
-            Some(map) if map.contains_key("access_token") || !map.contains_key("error") => {
-                let salvage = salvage_refresh_token(&map);
-                Token::from_json(map, a.sent_at, a.previous_refresh_token).map_err(|why| {
-                    invalid_response(a.status, why.0).with_salvaged_refresh_token(salvage)
-                })
-            }
-            // Some servers answer 200 with an OAuth error body: treat it as that error.
-            Some(map) => Err(server_error(a, Some(map))),
-            None => Err(invalid_response(a.status, "the body is not a JSON object")
-                .with_salvaged_refresh_token(scan_refresh_token(a.body))),
-        };
     }
-    Err(server_error(a, json))
 }
 
 fn invalid_response(status: u16, why: &str) -> Error {
@@ -203,14 +211,6 @@ fn classify_io(io: io::Error, host: &str) -> Error {
             Unknown,
             format!("the connection to {host} failed after the request was sent: {io}"),
         ),
-    }
-}
-
-/// The refresh token in a 2xx body we cannot otherwise use: never drop a rotated token.
-fn salvage_refresh_token(map: &Map<String, Value>) -> Option<Secret> {
-    match map.get("refresh_token") {
-        Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.clone())),
-        _ => None,
     }
 }
 

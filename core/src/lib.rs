@@ -23,6 +23,7 @@ mod resolve;
 mod secret;
 mod time;
 mod token;
+mod wire;
 
 pub use client::{Client, ClientAuth, ClientBuilder, GustoEnvironment, RetryPolicy};
 pub use encode::BodyEncoding;

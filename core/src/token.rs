@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 use crate::time::parse_rfc3339;
+use crate::wire::WireToken;
 
 /// A token response. Secret fields are readable through their getters only.
 #[derive(Clone)]
@@ -33,29 +34,30 @@ impl Token {
     /// earlier than that). `previous_refresh_token` is kept when the server does not
     /// rotate.
     pub(crate) fn from_json(
-        mut body: Map<String, Value>,
+        mut body: WireToken,
         sent_at: SystemTime,
         previous_refresh_token: Option<&Secret>,
     ) -> Result<Token, NotAToken> {
-        let access_token = match body.remove("access_token") {
+        let access_token = match body.access_token.take() {
             Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
             Some(_) => return Err(NotAToken("access_token is not a non-empty string")),
             None => return Err(NotAToken("access_token is missing")),
         };
-        let token_type = match body.remove("token_type") {
+        let token_type = match body.token_type.take() {
             None | Some(Value::Null) => "Bearer".to_owned(),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
             Some(Value::String(s)) if !s.is_empty() => s,
             Some(_) => return Err(NotAToken("token_type is not a string")),
         };
-        let expires_in = match body.remove("expires_in") {
+        let expires_in = match body.expires_in.take() {
             None | Some(Value::Null) => None,
             Some(v) => Some(seconds(&v).ok_or(NotAToken("expires_in is not a number"))?),
         };
-        let new_refresh_token = optional_string(&mut body, "refresh_token")?.map(Secret::new);
-        let scope = optional_string(&mut body, "scope")?;
-        let id_token = optional_string(&mut body, "id_token")?.map(Secret::new);
-        let created_at = match body.remove("created_at") {
+        let new_refresh_token =
+            optional_string(body.refresh_token.take(), "refresh_token")?.map(Secret::new);
+        let scope = optional_string(body.scope.take(), "scope")?;
+        let id_token = optional_string(body.id_token.take(), "id_token")?.map(Secret::new);
+        let created_at = match body.created_at.take() {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(
                 s.parse::<i64>()
@@ -90,7 +92,7 @@ impl Token {
             scope,
             created_at,
             id_token,
-            extra: body,
+            extra: body.extra,
         })
     }
 
@@ -170,11 +172,8 @@ fn seconds(v: &Value) -> Option<u64> {
     (f.is_finite() && f >= 0.0).then_some(f as u64)
 }
 
-fn optional_string(
-    body: &mut Map<String, Value>,
-    key: &'static str,
-) -> Result<Option<String>, NotAToken> {
-    match body.remove(key) {
+fn optional_string(value: Option<Value>, key: &'static str) -> Result<Option<String>, NotAToken> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(NotAToken(match key {

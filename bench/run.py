@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""`make bench`: every client against one fast local token server, alternating, 5 repetitions.
+
+Prints a Markdown table and writes it to bench/results/latest.md. Server and clients are
+pinned to CPU 0 (taskset), which gave the steadiest figures on 2-core machines.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT / "bench" / "peers"
+PY = str(PEERS / "venv" / "bin" / "python")
+RUST = str(ROOT / "target" / "release" / "oauth-refresh-bench")
+C = str(PEERS / "c_bench")
+NODE = ["node", str(ROOT / "bench" / "node" / "bench.js")]
+
+# (language, client, command, is ours)
+CLIENTS = [
+    ("Rust", "oauth-refresh Client::refresh", [RUST, "ours"], True),
+    ("Rust", "raw ureq POST + serde_json (floor)", [RUST, "ureq"], False),
+    ("Python", "oauth-refresh refresh", [PY, "bench/python_bench.py", "oauth-refresh refresh"], True),
+    ("Python", "oauth-refresh refresh_async", [PY, "bench/python_bench.py", "oauth-refresh refresh_async"], True),
+    ("Python", "requests.Session.post", [PY, "bench/python_bench.py", "requests.Session.post"], False),
+    ("Python", "httpx.Client.post", [PY, "bench/python_bench.py", "httpx.Client.post"], False),
+    ("Python", "authlib OAuth2Client.refresh_token", [PY, "bench/python_bench.py", "authlib OAuth2Client.refresh_token"], False),
+    ("Python", "requests-oauthlib OAuth2Session.refresh_token",
+     [PY, "bench/python_bench.py", "requests-oauthlib OAuth2Session.refresh_token"], False),
+    ("Node", "oauth-refresh refresh (await)", NODE + ["oauth-refresh refresh (await)"], True),
+    ("Node", "oauth-refresh refreshSync", NODE + ["oauth-refresh refreshSync"], True),
+    ("Node", "undici.request", NODE + ["undici.request"], False),
+    ("Node", "fetch", NODE + ["fetch"], False),
+    ("Node", "simple-oauth2 token.refresh()", NODE + ["simple-oauth2 token.refresh()"], False),
+    ("Node", "openid-client refreshTokenGrant", NODE + ["openid-client refreshTokenGrant"], False),
+    ("C", "oauth_refresh_client_refresh", [C, "oauth_refresh_client_refresh"], True),
+    ("C", "libcurl easy handle + cJSON", [C, "libcurl"], False),
+]
+
+TARGETS = [  # (language, our client, peer or floor, minimum ratio)
+    ("Rust", "oauth-refresh Client::refresh", "floor", 0.9),
+    ("Python", "oauth-refresh refresh", "peer", 5.0),
+    ("Node", "oauth-refresh refreshSync", "peer", 4.0),
+    ("Node", "oauth-refresh refresh (await)", "peer", 1.5),
+    ("C", "oauth_refresh_client_refresh", "peer", 0.9),
+]
+
+
+def start_server():
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", str(ROOT / "target" / "release" / "token-server"), "--threads", "1"],
+        stdout=subprocess.PIPE, text=True)
+    url = server.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), "token-server did not start"
+    return server, url
+
+
+def connections(url):
+    with urllib.request.urlopen(url + "/bench/stats", timeout=10) as r:
+        return json.load(r)["connections"]
+
+
+def run_one(cmd, url, n, warmup, cpus="0"):
+    argv = ["taskset", "-c", cpus] + cmd + [url + "/bench/fast/token", str(n), str(warmup)]
+    out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def callgrind_instructions(url, client):
+    """Instructions per refresh in the client process (the server is another process)."""
+    totals = []
+    for n in (100, 600):
+        out_file = f"/tmp/oauth-refresh-callgrind.{os.getpid()}.out"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", RUST, client,
+                        url + "/bench/fast/token", str(n), "0"], capture_output=True, check=True, timeout=600)
+        summary = [l for l in Path(out_file).read_text().splitlines() if l.startswith("summary:")]
+        totals.append(int(summary[0].split()[1]))
+        os.remove(out_file)
+    return (totals[1] - totals[0]) / 500
+
+
+def machine_line():
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+
+    server, url = start_server()
+    results = {c[1]: [] for c in CLIENTS}
+    try:
+        for rep in range(args.reps):
+            # Alternate: each repetition runs every client once, in a rotated order.
+            order = CLIENTS[rep % len(CLIENTS):] + CLIENTS[:rep % len(CLIENTS)]
+            for lang, name, cmd, _ in order:
+                before = connections(url)
+                r = run_one(cmd, url, args.n, args.warmup)
+                r["connections"] = connections(url) - before
+                r["rate"] = r["n"] / r["seconds"]
+                results[name].append(r)
+                print(f"rep {rep + 1}/{args.reps} {lang:6} {name:48} {r['rate']:9.0f}/s", file=sys.stderr)
+        scaling = {}
+        for threads, client in ((1, "ours"), (2, "ours-2threads")):
+            r = run_one([RUST, client], url, args.n, args.warmup, cpus="0,1")
+            scaling[threads] = r["n"] / r["seconds"]
+        instructions = {c: callgrind_instructions(url, c) for c in ("ours", "ureq")}
+    finally:
+        server.terminate()
+
+    def med(name, key):
+        return statistics.median(r[key] for r in results[name])
+
+    rate = {name: med(name, "rate") for name in results}
+    best_peer = {}
+    for lang, name, _, ours in CLIENTS:
+        if not ours and lang != "Rust":
+            best_peer[lang] = max(best_peer.get(lang, 0), rate[name])
+    floor = rate["raw ureq POST + serde_json (floor)"]
+
+    lines = [
+        "# make bench: latest results",
+        "",
+        f"Machine: {machine_line()}. Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+        f"{args.n} refreshes after {args.warmup} warm-up, {args.reps} repetitions alternating, "
+        "server and client pinned to CPU 0, every client reusing its connection.",
+        "",
+        "| language | client | refreshes/s (median, min–max) | median µs | p99 µs | peak RSS | TCP connections | × best peer | × Rust floor |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for lang, name, _, ours in CLIENTS:
+        rs = [r["rate"] for r in results[name]]
+        peer = f"{rate[name] / best_peer[lang]:.2f}" if lang in best_peer else "–"
+        label = f"**{name}**" if ours else name
+        lines.append(
+            f"| {lang} | {label} | {rate[name]:,.0f} ({min(rs):,.0f}–{max(rs):,.0f}) | {med(name, 'median_us'):.0f} "
+            f"| {med(name, 'p99_us'):.0f} | {med(name, 'rss_kb') / 1024:.1f} MiB "
+            f"| {max(r['connections'] for r in results[name])} | {peer} | {rate[name] / floor:.2f} |")
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for lang, name, against, minimum in TARGETS:
+        measured = rate[name] / (floor if against == "floor" else best_peer[lang])
+        what = "the raw ureq floor" if against == "floor" else f"the fastest {lang} peer"
+        lines.append(f"| {lang} `{name}` ≥ {minimum}× {what} | {measured:.2f}× | {'yes' if measured >= minimum else '**no**'} |")
+    lines += [
+        "",
+        "## Instructions per refresh (valgrind callgrind, client process only)",
+        "",
+        f"- oauth-refresh `Client::refresh`: {instructions['ours']:,.0f}",
+        f"- raw ureq POST + serde_json: {instructions['ureq']:,.0f}",
+        "",
+        "## Two threads sharing one client (client on CPUs 0–1, server on CPU 0)",
+        "",
+        f"- 1 thread: {scaling[1]:,.0f} refreshes/s; 2 threads: {scaling[2]:,.0f} refreshes/s "
+        f"({scaling[2] / scaling[1]:.2f}×)",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    out = ROOT / "bench" / "results" / "latest.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
