@@ -113,7 +113,8 @@ def main():
             for lang, name, cmd, _ in order:
                 before = connections(url)
                 r = run_one(cmd, url, args.n, args.warmup)
-                r["connections"] = connections(url) - before
+                # The stats request that reads the counter is itself one connection.
+                r["connections"] = connections(url) - before - 1
                 r["rate"] = r["n"] / r["seconds"]
                 results[name].append(r)
                 print(f"rep {rep + 1}/{args.reps} {lang:6} {name:48} {r['rate']:9.0f}/s", file=sys.stderr)

@@ -40,7 +40,7 @@ async function make(client, url) {
       const oauth = new AuthorizationCode({
         client: { id: ID, secret: SECRET },
         auth: { tokenHost: u.origin, tokenPath: u.pathname },
-        http: { agents: { http: agent, https: agent, httpsAllowUnauthorized: agent } },
+        http: { agent },
       })
       const token = oauth.createToken({ access_token: 'x', refresh_token: RT, expires_in: 1 })
       return async () => (await token.refresh()).token.access_token

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{HeaderName, HeaderValue, Uri};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 
 use crate::classify::{classify_response, classify_transport, Answer, MAX_BODY};
+use crate::cork::CorkConnector;
 use crate::encode::{basic_credentials, BodyEncoding, BodyWriter};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
@@ -301,7 +303,7 @@ impl ClientBuilder {
             .build();
         let agent = ureq::Agent::with_parts(
             config,
-            ureq::unversioned::transport::DefaultConnector::new(),
+            DefaultConnector::new().chain(CorkConnector),
             CachingResolver::default(),
         );
 

@@ -16,6 +16,7 @@
 
 mod classify;
 mod client;
+mod cork;
 mod encode;
 mod error;
 mod request;
