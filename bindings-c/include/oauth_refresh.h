@@ -72,6 +72,10 @@ typedef enum oauth_refresh_result {
    */
   OAUTH_REFRESH_RESULT_INVALID_RESPONSE = 14,
   /**
+   * A token store could not be read or written.
+   */
+  OAUTH_REFRESH_RESULT_STORE_FAILED = 15,
+  /**
    * A required pointer argument was NULL.
    */
   OAUTH_REFRESH_RESULT_NULL_ARGUMENT = 100,

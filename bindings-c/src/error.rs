@@ -40,6 +40,8 @@ pub enum oauth_refresh_result {
     Tls = 13,
     /// A 2xx answer that is not a valid token.
     InvalidResponse = 14,
+    /// A token store could not be read or written.
+    StoreFailed = 15,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -65,6 +67,7 @@ impl From<ErrorCode> for oauth_refresh_result {
             ErrorCode::Connection => oauth_refresh_result::Connection,
             ErrorCode::Tls => oauth_refresh_result::Tls,
             ErrorCode::InvalidResponse => oauth_refresh_result::InvalidResponse,
+            ErrorCode::StoreFailed => oauth_refresh_result::StoreFailed,
             // A code added to the core later: still a failure, never OK.
             _ => oauth_refresh_result::Panic,
         }
@@ -273,6 +276,7 @@ pub extern "C" fn oauth_refresh_result_name(result: u32) -> *const c_char {
         12 => c"connection",
         13 => c"tls",
         14 => c"invalid_response",
+        15 => c"store_failed",
         100 => c"null_argument",
         101 => c"invalid_utf8",
         102 => c"panic",

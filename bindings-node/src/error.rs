@@ -59,6 +59,7 @@ fn code(code: ErrorCode) -> &'static str {
         ErrorCode::Connection => "CONNECTION",
         ErrorCode::Tls => "TLS",
         ErrorCode::InvalidResponse => "INVALID_RESPONSE",
+        ErrorCode::StoreFailed => "STORE_FAILED",
         _ => "UNKNOWN",
     }
 }

@@ -24,6 +24,7 @@ fn class_name(code: ErrorCode) -> &'static str {
         ErrorCode::Connection => "ConnectionError",
         ErrorCode::Tls => "TlsError",
         ErrorCode::InvalidResponse => "InvalidResponseError",
+        ErrorCode::StoreFailed => "StoreFailedError",
         // A code added to the core later still raises the documented base class.
         _ => "OAuthRefreshError",
     }

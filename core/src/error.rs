@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::secret::Secret;
+use crate::token::Token;
 
 /// What went wrong, as a stable code shared by every language binding.
 #[non_exhaustive]
@@ -37,11 +38,14 @@ pub enum ErrorCode {
     Tls,
     /// A 2xx answer that is not a valid token: not JSON, oversized, no `access_token`.
     InvalidResponse,
+    /// A token store could not be read or written. When a new token could not be stored,
+    /// [`Error::token`] holds it.
+    StoreFailed,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (bindings map them exhaustively).
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::InvalidInput,
         ErrorCode::InvalidGrant,
         ErrorCode::InvalidClient,
@@ -56,6 +60,7 @@ impl ErrorCode {
         ErrorCode::Connection,
         ErrorCode::Tls,
         ErrorCode::InvalidResponse,
+        ErrorCode::StoreFailed,
     ];
 
     /// The snake_case name used on the wire and in every binding.
@@ -75,6 +80,7 @@ impl ErrorCode {
             ErrorCode::Connection => "connection",
             ErrorCode::Tls => "tls",
             ErrorCode::InvalidResponse => "invalid_response",
+            ErrorCode::StoreFailed => "store_failed",
         }
     }
 
@@ -145,6 +151,7 @@ struct Details {
     error_uri: Option<String>,
     retry_after: Option<Duration>,
     salvaged_refresh_token: Option<Secret>,
+    token: Option<Box<Token>>,
 }
 
 impl Error {
@@ -164,6 +171,7 @@ impl Error {
             error_uri: None,
             retry_after: None,
             salvaged_refresh_token: None,
+            token: None,
         }))
     }
 
@@ -196,6 +204,11 @@ impl Error {
 
     pub(crate) fn with_salvaged_refresh_token(mut self, token: Option<Secret>) -> Self {
         self.0.salvaged_refresh_token = token;
+        self
+    }
+
+    pub(crate) fn with_token(mut self, token: Token) -> Self {
+        self.0.token = Some(Box::new(token));
         self
     }
 
@@ -255,6 +268,14 @@ impl Error {
     /// may already be dead.
     pub fn salvaged_refresh_token(&self) -> Option<&str> {
         self.0.salvaged_refresh_token.as_ref().map(Secret::expose)
+    }
+}
+
+impl Error {
+    /// On `store_failed` after a refresh: the new token, which the store does not hold.
+    /// Persist it some other way: the old refresh token may no longer work.
+    pub fn token(&self) -> Option<&Token> {
+        self.0.token.as_deref()
     }
 }
 

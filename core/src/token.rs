@@ -201,3 +201,90 @@ impl fmt::Debug for Token {
             .finish()
     }
 }
+
+/// How a token is kept in a store: every field, secrets in clear, times as Unix milliseconds.
+/// Written from borrowed fields, so no copy of a secret is left behind.
+#[derive(serde::Serialize)]
+struct StoredRef<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    expires_in: Option<u64>,
+    expires_at_ms: Option<u64>,
+    refresh_token: Option<&'a str>,
+    scope: Option<&'a str>,
+    created_at: Option<i64>,
+    id_token: Option<&'a str>,
+    extra: &'a Map<String, Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct Stored {
+    access_token: Secret,
+    token_type: String,
+    expires_in: Option<u64>,
+    expires_at_ms: Option<u64>,
+    refresh_token: Option<Secret>,
+    scope: Option<String>,
+    created_at: Option<i64>,
+    id_token: Option<Secret>,
+    #[serde(default)]
+    extra: Map<String, Value>,
+}
+
+impl Token {
+    /// A placeholder holding only a refresh token: already expired, so the first use refreshes.
+    pub(crate) fn from_refresh_token(refresh_token: Secret) -> Token {
+        Token {
+            access_token: Secret::default(),
+            token_type: "Bearer".to_owned(),
+            expires_in: None,
+            expires_at: Some(UNIX_EPOCH),
+            refresh_token: Some(refresh_token),
+            refresh_token_rotated: false,
+            scope: None,
+            created_at: None,
+            id_token: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The token as JSON for a [`TokenStore`](crate::TokenStore). The JSON holds the secrets
+    /// in clear, so it is itself a [`Secret`]: write it only where the refresh token may live.
+    pub fn to_stored_json(&self) -> Secret {
+        let millis = |t: SystemTime| {
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64)
+        };
+        let record = StoredRef {
+            access_token: self.access_token.expose(),
+            token_type: &self.token_type,
+            expires_in: self.expires_in,
+            expires_at_ms: self.expires_at.map(millis),
+            refresh_token: self.refresh_token.as_ref().map(Secret::expose),
+            scope: self.scope.as_deref(),
+            created_at: self.created_at,
+            id_token: self.id_token.as_ref().map(Secret::expose),
+            extra: &self.extra,
+        };
+        Secret::new(serde_json::to_string(&record).expect("a token serializes"))
+    }
+
+    /// Reads what [`Token::to_stored_json`] wrote; `None` if it is not such a record.
+    pub fn from_stored_json(text: &str) -> Option<Token> {
+        let r: Stored = serde_json::from_str(text).ok()?;
+        Some(Token {
+            access_token: r.access_token,
+            token_type: r.token_type,
+            expires_in: r.expires_in,
+            expires_at: r
+                .expires_at_ms
+                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+            refresh_token: r.refresh_token,
+            refresh_token_rotated: false,
+            scope: r.scope,
+            created_at: r.created_at,
+            id_token: r.id_token,
+            extra: r.extra,
+        })
+    }
+}

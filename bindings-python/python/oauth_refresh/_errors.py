@@ -82,3 +82,7 @@ class TlsError(OAuthRefreshError):
 
 class InvalidResponseError(OAuthRefreshError):
     """A 2xx answer that is not a valid token."""
+
+
+class StoreFailedError(OAuthRefreshError):
+    """A token store could not be read or written."""

@@ -1,0 +1,319 @@
+//! Always-valid access tokens for one account, refreshed once however many callers ask.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+
+use crate::client::Client;
+use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::request::RefreshTokenRequest;
+use crate::secret::Secret;
+use crate::store::{store_error, MemoryStore, TokenStore};
+use crate::token::Token;
+
+/// What the manager refreshes with.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// Your client ID.
+    pub client_id: String,
+    /// Your client secret.
+    pub client_secret: Secret,
+    /// The refresh token to start from when the store is empty.
+    pub refresh_token: Option<Secret>,
+    /// Sent with every refresh, if set.
+    pub scope: Option<String>,
+    /// Sent with every refresh, if set (Gusto's `redirect_uri`).
+    pub redirect_uri: Option<String>,
+}
+
+/// When to refresh, and how long to wait for another refresher.
+#[derive(Clone, Debug)]
+pub struct ManagerOptions {
+    /// Refresh when less than this fraction of the lifetime is left (default 0.1).
+    pub refresh_fraction: f64,
+    /// ... but never later than this before expiry (default 30 s).
+    pub min_window: Duration,
+    /// Up to this fraction of the window is added at random, so that many managers do not
+    /// refresh in lockstep (default 0.1).
+    pub jitter: f64,
+    /// The lifetime assumed for a token without `expires_in` (default 1 h).
+    pub default_lifetime: Duration,
+    /// How long to wait for another process's refresh (default 30 s).
+    pub lease_wait: Duration,
+    /// How long a dead refresher may hold the lease in stores that need a bound (default 60 s).
+    pub lease_ttl: Duration,
+}
+
+impl Default for ManagerOptions {
+    fn default() -> Self {
+        ManagerOptions {
+            refresh_fraction: 0.1,
+            min_window: Duration::from_secs(30),
+            jitter: 0.1,
+            default_lifetime: Duration::from_secs(3600),
+            lease_wait: Duration::from_secs(30),
+            lease_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Counters for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ManagerStats {
+    /// Refreshes this manager performed successfully.
+    pub refreshes: u64,
+    /// Tokens taken over from the store because another process refreshed first.
+    pub adoptions: u64,
+    /// Refreshes that failed.
+    pub failures: u64,
+}
+
+type Hook = Arc<dyn Fn(&Token) + Send + Sync>;
+
+/// The current token with the moment it should be refreshed.
+struct Entry {
+    token: Token,
+    refresh_at: SystemTime,
+    /// False once invalidated: not even served while a refresh runs.
+    usable: bool,
+}
+
+/// Owns one account's token: serves it while fresh, refreshes it once when not, stores
+/// each new token before handing it out, and recovers when another process refreshed first.
+pub struct TokenManager {
+    client: Arc<Client>,
+    credentials: Credentials,
+    store: Arc<dyn TokenStore>,
+    options: ManagerOptions,
+    current: ArcSwapOption<Entry>,
+    refreshing: Mutex<()>,
+    on_refresh: Option<Hook>,
+    refreshes: AtomicU64,
+    adoptions: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl TokenManager {
+    /// A manager over `store` (use [`MemoryStore`] for one process, [`FileStore`](crate::FileStore)
+    /// for processes of one host).
+    pub fn new(client: Arc<Client>, credentials: Credentials, store: Arc<dyn TokenStore>) -> Self {
+        TokenManager {
+            client,
+            credentials,
+            store,
+            options: ManagerOptions::default(),
+            current: ArcSwapOption::empty(),
+            refreshing: Mutex::new(()),
+            on_refresh: None,
+            refreshes: AtomicU64::new(0),
+            adoptions: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        }
+    }
+
+    /// A manager keeping the token in memory.
+    pub fn in_memory(client: Arc<Client>, credentials: Credentials) -> Self {
+        TokenManager::new(client, credentials, Arc::new(MemoryStore::new()))
+    }
+
+    /// Replaces the refresh timing options.
+    pub fn with_options(mut self, options: ManagerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Called with every new token, after it was stored or when storing it failed (so a
+    /// token is never silently dropped). For users who persist tokens elsewhere too.
+    pub fn on_refresh(mut self, hook: impl Fn(&Token) + Send + Sync + 'static) -> Self {
+        self.on_refresh = Some(Arc::new(hook));
+        self
+    }
+
+    /// A valid access token, refreshing first if needed.
+    pub fn access_token(&self) -> Result<String, Error> {
+        self.token().map(|t| t.access_token().to_owned())
+    }
+
+    /// The current token, refreshing first if needed.
+    pub fn token(&self) -> Result<Token, Error> {
+        if let Some(entry) = self.current.load_full() {
+            // The fast path takes no lock.
+            if SystemTime::now() < entry.refresh_at {
+                return Ok(entry.token.clone());
+            }
+        }
+        self.refresh_slow()
+    }
+
+    /// Marks the current token as stale (for example after the API answered 401): the next
+    /// call refreshes.
+    pub fn invalidate(&self) {
+        if let Some(entry) = self.current.load_full() {
+            self.current.store(Some(Arc::new(Entry {
+                token: entry.token.clone(),
+                refresh_at: SystemTime::UNIX_EPOCH,
+                usable: false,
+            })));
+        }
+    }
+
+    /// Counters since the manager was created.
+    pub fn stats(&self) -> ManagerStats {
+        ManagerStats {
+            refreshes: self.refreshes.load(Ordering::Relaxed),
+            adoptions: self.adoptions.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    fn entry(&self, token: Token) -> Arc<Entry> {
+        let refresh_at = match token.expires_at() {
+            Some(expires_at) => {
+                let lifetime = Duration::from_secs(token.expires_in().unwrap_or(0));
+                let window = lifetime
+                    .mul_f64(self.options.refresh_fraction)
+                    .max(self.options.min_window);
+                let window = window + window.mul_f64(self.options.jitter * fastrand::f64());
+                expires_at
+                    .checked_sub(window)
+                    .unwrap_or(SystemTime::UNIX_EPOCH)
+            }
+            None if token.access_token().is_empty() => SystemTime::UNIX_EPOCH,
+            None => SystemTime::now() + self.options.default_lifetime,
+        };
+        let usable = !token.access_token().is_empty();
+        Arc::new(Entry {
+            token,
+            refresh_at,
+            usable,
+        })
+    }
+
+    fn adopt(&self, token: Token) -> Arc<Entry> {
+        let entry = self.entry(token);
+        self.current.store(Some(entry.clone()));
+        entry
+    }
+
+    fn refresh_slow(&self) -> Result<Token, Error> {
+        // Single flight in this process: one caller refreshes. While it does, others keep
+        // the current token if it has not actually expired, and wait otherwise.
+        let _guard = match self.refreshing.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::WouldBlock) => {
+                if let Some(entry) = self.current.load_full() {
+                    if entry.usable && !entry.token.is_expired(Duration::ZERO) {
+                        return Ok(entry.token.clone());
+                    }
+                }
+                self.refreshing.lock().unwrap_or_else(|e| e.into_inner())
+            }
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+        };
+        if let Some(entry) = self.current.load_full() {
+            if SystemTime::now() < entry.refresh_at {
+                return Ok(entry.token.clone()); // refreshed while we waited
+            }
+        }
+
+        // Across processes: one refresher holds the lease; the rest wait, then adopt.
+        let lease = self
+            .store
+            .lease(self.options.lease_ttl, self.options.lease_wait)?;
+        let _lease = lease.ok_or_else(|| {
+            Error::new(
+                ErrorCode::Timeout,
+                RefreshTokenState::Unused,
+                "another refresher held the lease longer than lease_wait",
+            )
+        })?;
+        let base = match self.store.load()? {
+            Some(stored) => {
+                let known = self.current.load_full();
+                let ours = known.as_ref().and_then(|e| e.token.refresh_token());
+                if ours != stored.refresh_token() {
+                    // Another refresher (or process start-up) put a token we do not have.
+                    if ours.is_some() {
+                        self.adoptions.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let entry = self.adopt(stored.clone());
+                    if SystemTime::now() < entry.refresh_at {
+                        return Ok(entry.token.clone());
+                    }
+                }
+                // What the store holds is stale (or was invalidated): refresh it.
+                stored
+            }
+            None => {
+                let seed = self.credentials.refresh_token.clone().ok_or_else(|| {
+                    Error::invalid_input(
+                        "the store is empty and no initial refresh token was given",
+                    )
+                })?;
+                let token = Token::from_refresh_token(seed);
+                self.store.compare_and_swap(None, &token)?;
+                token
+            }
+        };
+        let used = base.refresh_token().ok_or_else(|| {
+            Error::invalid_input("the stored token has no refresh token to refresh with")
+        })?;
+        let mut request = RefreshTokenRequest::new(
+            self.credentials.client_id.clone(),
+            self.credentials.client_secret.clone(),
+            used,
+        );
+        request.scope = self.credentials.scope.clone();
+        request.redirect_uri = self.credentials.redirect_uri.clone();
+
+        match self.client.refresh(&request) {
+            Ok(token) => {
+                self.refreshes.fetch_add(1, Ordering::Relaxed);
+                self.keep(used, token)
+            }
+            Err(err) if err.code() == ErrorCode::InvalidGrant => {
+                // Someone may have refreshed with this token already and stored the result.
+                match self.store.load()? {
+                    Some(stored) if stored.refresh_token() != Some(used) => {
+                        self.adoptions.fetch_add(1, Ordering::Relaxed);
+                        Ok(self.adopt(stored).token.clone())
+                    }
+                    _ => {
+                        self.failures.fetch_add(1, Ordering::Relaxed);
+                        Err(err)
+                    }
+                }
+            }
+            Err(err) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                if let Some(salvaged) = err.salvaged_refresh_token() {
+                    // The server rotated inside a broken answer: keep the new refresh token
+                    // (with no usable access token), so the next call refreshes with it.
+                    let placeholder = Token::from_refresh_token(Secret::new(salvaged));
+                    self.adopt(placeholder.clone());
+                    let _ = self.store.compare_and_swap(Some(used), &placeholder);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Stores a new token, then hands it out; a failed store still hands it to the hook.
+    fn keep(&self, used: &str, token: Token) -> Result<Token, Error> {
+        self.adopt(token.clone());
+        let stored = self.store.compare_and_swap(Some(used), &token);
+        if let Some(hook) = &self.on_refresh {
+            hook(&token);
+        }
+        match stored {
+            Ok(_) => Ok(token),
+            Err(err) => Err(store_error(format!(
+                "the new token could not be stored: {}",
+                err.message()
+            ))
+            .with_token(token)),
+        }
+    }
+}
