@@ -8,8 +8,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use oauth_refresh::{
-    Client, Credentials, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, MemoryStore,
-    RefreshTokenRequest, Secret, Token, TokenManager, TokenStore,
+    Client, Credentials, ErrorCode, FileStore, GustoEnvironment, MemoryStore, RefreshTokenRequest,
+    Secret, Token, TokenManager, TokenStore,
 };
 use token_server::TokenServer;
 
