@@ -6,7 +6,7 @@ export declare class OAuthRefreshError extends Error {
   readonly code:
     | 'INVALID_INPUT' | 'INVALID_GRANT' | 'INVALID_CLIENT' | 'INVALID_REQUEST' | 'INVALID_SCOPE'
     | 'UNAUTHORIZED_CLIENT' | 'UNSUPPORTED_GRANT_TYPE' | 'RATE_LIMITED' | 'SERVER_ERROR'
-    | 'HTTP_STATUS' | 'TIMEOUT' | 'CONNECTION' | 'TLS' | 'INVALID_RESPONSE'
+    | 'HTTP_STATUS' | 'TIMEOUT' | 'CONNECTION' | 'TLS' | 'INVALID_RESPONSE' | 'STORE_FAILED'
   /** `'unused'`: safe to retry with it; `'rejected'`: authorize again; `'unknown'`: it may be consumed. */
   readonly refreshTokenState: 'unused' | 'rejected' | 'unknown'
   /** A retry with the same refresh token may succeed and cannot burn it. */
