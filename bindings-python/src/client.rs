@@ -65,6 +65,12 @@ impl Options {
     }
 }
 
+impl Client {
+    pub fn inner(&self) -> Arc<oauth_refresh::Client> {
+        self.0.clone()
+    }
+}
+
 #[pymethods]
 impl Client {
     #[new]
@@ -267,7 +273,7 @@ impl Job {
 /// never blocked and `asyncio.run(client.refresh_async(...))` works as with any `async def`.
 /// Python's own executor threads are used (not threads of ours) because they shut down
 /// cleanly with the interpreter.
-fn in_background<'py>(
+pub fn in_background<'py>(
     py: Python<'py>,
     work: impl FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send + 'static,
 ) -> PyResult<Bound<'py, PyAny>> {

@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+mod manager;
 mod request;
 mod token;
 
@@ -21,6 +22,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<request::RefreshTokenRequest>()?;
     m.add_class::<token::Token>()?;
+    m.add_class::<manager::TokenManager>()?;
+    m.add_class::<manager::MemoryStore>()?;
+    m.add_class::<manager::FileStore>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

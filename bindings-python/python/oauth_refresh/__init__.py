@@ -23,10 +23,11 @@ from ._errors import (
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
-from ._native import Client, RefreshTokenRequest, Token, __version__
+from ._native import Client, FileStore, MemoryStore, RefreshTokenRequest, Token, TokenManager, __version__
 
 __all__ = [
     "Client",
+    "FileStore",
     "ConnectionError",
     "HttpStatusError",
     "InvalidClientError",
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponseError",
     "InvalidScopeError",
+    "MemoryStore",
     "OAuthRefreshError",
     "RateLimitedError",
     "RefreshTokenRequest",
@@ -43,6 +45,7 @@ __all__ = [
     "TimeoutError",
     "TlsError",
     "Token",
+    "TokenManager",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
     "__version__",

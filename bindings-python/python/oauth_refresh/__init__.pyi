@@ -18,13 +18,17 @@ from ._errors import (
 )
 from ._native import (
     Client as Client,
+    FileStore as FileStore,
+    MemoryStore as MemoryStore,
     RefreshTokenRequest as RefreshTokenRequest,
     Token as Token,
+    TokenManager as TokenManager,
     __version__ as __version__,
 )
 
 __all__ = [
     "Client",
+    "FileStore",
     "ConnectionError",
     "HttpStatusError",
     "InvalidClientError",
@@ -33,6 +37,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponseError",
     "InvalidScopeError",
+    "MemoryStore",
     "OAuthRefreshError",
     "RateLimitedError",
     "RefreshTokenRequest",
@@ -41,6 +46,7 @@ __all__ = [
     "TimeoutError",
     "TlsError",
     "Token",
+    "TokenManager",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
     "__version__",

@@ -4,11 +4,15 @@ subclass, and some also inherit the builtin of the same meaning.
 ``str()`` and ``repr()`` never contain a secret. ``refresh_token_state`` says what the failure
 means for the refresh token that was sent: ``"unused"`` (safe to retry with it), ``"rejected"``
 (authorize again) or ``"unknown"`` (it may have been consumed). On ``InvalidResponseError``,
-``refresh_token`` holds a new refresh token found in the broken response: store it.
+``refresh_token`` holds a new refresh token found in the broken response: store it. On
+``StoreFailedError`` after a refresh, ``token`` holds the new token the store could not keep.
 """
 
 import builtins
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from ._native import Token
 
 
 class OAuthRefreshError(Exception):
@@ -23,6 +27,7 @@ class OAuthRefreshError(Exception):
     error_uri: Optional[str] = None
     retry_after: Optional[float] = None
     refresh_token: Optional[str] = None
+    token: "Optional[Token]" = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, refresh_token_state={self.refresh_token_state!r}, status={self.status!r})"

@@ -1,8 +1,8 @@
 from datetime import datetime
 from os import PathLike
-from typing import Any, Coroutine, Mapping, Optional, Union, final, overload
+from typing import Any, Callable, Coroutine, Mapping, Optional, Union, final, overload
 
-__all__ = ["Client", "RefreshTokenRequest", "Token", "__version__"]
+__all__ = ["Client", "FileStore", "MemoryStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__"]
 
 __version__: str
 
@@ -120,3 +120,39 @@ class Client:
     ) -> Coroutine[Any, Any, Token]: ...
     def system_access(self, client_id: str, client_secret: str) -> Token: ...
     def system_access_async(self, client_id: str, client_secret: str) -> Coroutine[Any, Any, Token]: ...
+
+@final
+class MemoryStore:
+    """Keeps the token in this process only."""
+
+    def __new__(cls) -> MemoryStore: ...
+
+@final
+class FileStore:
+    """Keeps the token in a JSON file (mode 0600) shared by the processes of one host."""
+
+    def __new__(cls, path: Union[str, PathLike[str]]) -> FileStore: ...
+
+@final
+class TokenManager:
+    """Serves a valid access token for one account, refreshing it once when needed."""
+
+    def __new__(
+        cls,
+        client: Client,
+        client_id: str,
+        client_secret: str,
+        refresh_token: Optional[str] = None,
+        *,
+        store: Union[MemoryStore, FileStore, None] = None,
+        on_refresh: Optional[Callable[[Token], object]] = None,
+        scope: Optional[str] = None,
+        redirect_uri: Optional[str] = None,
+        min_window: float = 30.0,
+    ) -> TokenManager: ...
+    def access_token(self) -> str: ...
+    def token(self) -> Token: ...
+    def access_token_async(self) -> Coroutine[Any, Any, Token]: ...
+    def invalidate(self) -> None: ...
+    @property
+    def stats(self) -> dict[str, int]: ...

@@ -1,0 +1,147 @@
+//! `TokenManager`, `MemoryStore`, `FileStore`: the core's manager with Python callbacks.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth_refresh::{Credentials, ManagerOptions, Secret, TokenStore};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::client::Client;
+use crate::error::{invalid_input, to_pyerr};
+use crate::token::Token;
+
+/// Keeps the token in this process only.
+#[pyclass(frozen, module = "oauth_refresh", name = "MemoryStore")]
+pub struct MemoryStore(Arc<oauth_refresh::MemoryStore>);
+
+#[pymethods]
+impl MemoryStore {
+    #[new]
+    fn new() -> Self {
+        MemoryStore(Arc::new(oauth_refresh::MemoryStore::new()))
+    }
+}
+
+/// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
+#[pyclass(frozen, module = "oauth_refresh", name = "FileStore")]
+pub struct FileStore(Arc<oauth_refresh::FileStore>);
+
+#[pymethods]
+impl FileStore {
+    #[new]
+    fn new(path: PathBuf) -> Self {
+        FileStore(Arc::new(oauth_refresh::FileStore::new(path)))
+    }
+}
+
+/// Owns one account's token: serves it while fresh, refreshes it once when not (across
+/// threads, and across processes sharing a `FileStore`), and stores each new token before
+/// returning it.
+#[pyclass(frozen, module = "oauth_refresh", name = "TokenManager")]
+pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
+
+#[pymethods]
+impl TokenManager {
+    #[new]
+    #[pyo3(signature = (client, client_id, client_secret, refresh_token=None, *, store=None, on_refresh=None, scope=None, redirect_uri=None, min_window=30.0))]
+    #[allow(clippy::too_many_arguments)] // one per Python keyword argument
+    fn new(
+        py: Python<'_>,
+        client: &Bound<'_, Client>,
+        client_id: String,
+        client_secret: String,
+        refresh_token: Option<String>,
+        store: Option<&Bound<'_, PyAny>>,
+        on_refresh: Option<Py<PyAny>>,
+        scope: Option<String>,
+        redirect_uri: Option<String>,
+        min_window: f64,
+    ) -> PyResult<Self> {
+        let store: Arc<dyn TokenStore> = match store {
+            None => Arc::new(oauth_refresh::MemoryStore::new()),
+            Some(s) => {
+                if let Ok(file) = s.cast::<FileStore>() {
+                    file.get().0.clone()
+                } else if let Ok(memory) = s.cast::<MemoryStore>() {
+                    memory.get().0.clone()
+                } else {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(
+                        "store must be a MemoryStore or a FileStore",
+                    ));
+                }
+            }
+        };
+        let min_window = Duration::try_from_secs_f64(min_window).map_err(|_| {
+            invalid_input(py, "min_window must be a non-negative number of seconds")
+        })?;
+        let credentials = Credentials {
+            client_id,
+            client_secret: Secret::new(client_secret),
+            refresh_token: refresh_token.map(Secret::new),
+            scope,
+            redirect_uri,
+        };
+        let options = ManagerOptions {
+            min_window,
+            ..ManagerOptions::default()
+        };
+        let mut manager =
+            oauth_refresh::TokenManager::new(client.get().inner(), credentials, store)
+                .with_options(options);
+        if let Some(hook) = on_refresh {
+            manager = manager.on_refresh(move |token| {
+                // Runs on the refreshing thread, without the GIL: take it for the callback.
+                Python::attach(|py| {
+                    let token = Token(token.clone());
+                    if let Err(e) = hook.call1(py, (token,)) {
+                        e.write_unraisable(py, Some(hook.bind(py)));
+                    }
+                });
+            });
+        }
+        Ok(TokenManager(Arc::new(manager)))
+    }
+
+    /// A valid access token, refreshing first if needed (the GIL is released meanwhile).
+    fn access_token(&self, py: Python<'_>) -> PyResult<String> {
+        let manager = &self.0;
+        py.detach(|| manager.access_token())
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// The current token, refreshing first if needed.
+    fn token(&self, py: Python<'_>) -> PyResult<Token> {
+        let manager = &self.0;
+        py.detach(|| manager.token())
+            .map(Token)
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// `access_token` as a coroutine; the refresh runs on a worker thread.
+    fn access_token_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.0.clone();
+        crate::client::in_background(py, move || manager.token())
+    }
+
+    /// Marks the token stale (say, after the API answered 401): the next call refreshes.
+    fn invalidate(&self) {
+        self.0.invalidate();
+    }
+
+    /// Counters: `refreshes`, `adoptions`, `failures`.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.0.stats();
+        let dict = PyDict::new(py);
+        dict.set_item("refreshes", s.refreshes)?;
+        dict.set_item("adoptions", s.adoptions)?;
+        dict.set_item("failures", s.failures)?;
+        Ok(dict)
+    }
+
+    fn __repr__(&self) -> String {
+        "TokenManager(...)".to_owned()
+    }
+}
