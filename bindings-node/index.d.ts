@@ -52,6 +52,12 @@ export declare class Client {
   systemAccessSync(request: SystemAccessTokenRequest): Token
 }
 
+/** Keeps the token in a JSON file (mode 0600) shared by the processes of one host. */
+export declare class FileStore {
+  /** A store at `path`; nothing is created until the first write. */
+  constructor(path: string)
+}
+
 /**
  * A token response. Its secret fields are getters on the prototype, so
  * `JSON.stringify`, `util.inspect` and `String()` never show them.
@@ -86,6 +92,26 @@ export declare class Token {
   toJSON(): Record<string, unknown>
   /** A description without secrets. */
   toString(): string
+}
+
+/**
+ * Serves a valid access token for one account, refreshing it once when needed (across
+ * concurrent calls, and across processes sharing a `FileStore`), storing each new token
+ * before returning it.
+ */
+export declare class TokenManager {
+  /** A manager; without a store the token lives in this process only. */
+  constructor(client: Client, options: TokenManagerOptions, store?: FileStore | undefined | null)
+  /** A valid access token; refreshes on the libuv pool when needed. */
+  accessToken(): Promise<string>
+  /** `accessToken`, blocking the calling thread. */
+  accessTokenSync(): string
+  /** The current token, refreshing first if needed (on the libuv pool). */
+  token(): Promise<Token>
+  /** Marks the token stale (say, after the API answered 401): the next call refreshes. */
+  invalidate(): void
+  /** Counters: refreshes, adoptions, failures. */
+  get stats(): { refreshes: number, adoptions: number, failures: number }
 }
 
 /** Options for `new Client(...)`. */
@@ -165,4 +191,20 @@ export interface SystemAccessTokenRequest {
   clientId: string
   /** Your client secret. */
   clientSecret: string
+}
+
+/** Options for `new TokenManager(client, options, store?)`. */
+export interface TokenManagerOptions {
+  /** Your client ID. */
+  clientId: string
+  /** Your client secret. */
+  clientSecret: string
+  /** The refresh token to start from when the store is empty. */
+  refreshToken?: string
+  /** Sent with every refresh, if set. */
+  scope?: string
+  /** Sent with every refresh, if set (Gusto's `redirect_uri`). */
+  redirectUri?: string
+  /** Refresh at least this long before expiry (default 30000). */
+  minWindowMs?: number
 }

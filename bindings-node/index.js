@@ -836,4 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
+module.exports.FileStore = nativeBinding.FileStore
 module.exports.Token = nativeBinding.Token
+module.exports.TokenManager = nativeBinding.TokenManager

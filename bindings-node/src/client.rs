@@ -123,7 +123,7 @@ impl Common {
 
 /// Refreshes tokens at one token endpoint; keeps connections alive between calls.
 #[napi]
-pub struct Client(Arc<oauth_refresh::Client>);
+pub struct Client(pub(crate) Arc<oauth_refresh::Client>);
 
 #[napi]
 impl Client {
@@ -217,10 +217,8 @@ impl Client {
             let options: RefreshOptions = convert(&env, options, "refresh(request, options)")?;
             signal = options.signal;
         }
-        let task = Exchange {
-            client: self.0.clone(),
-            grant: Grant::Refresh(request),
-        };
+        let client = self.0.clone();
+        let task = Exchange::new(move || client.refresh(&request));
         Ok(AsyncTask::with_optional_signal(task, signal))
     }
 
@@ -246,10 +244,10 @@ impl Client {
         #[napi(ts_arg_type = "SystemAccessTokenRequest")] request: Unknown<'_>,
     ) -> Result<AsyncTask<Exchange>> {
         let request = system_request(&env, request, "systemAccess(request)")?;
-        Ok(AsyncTask::new(Exchange {
-            client: self.0.clone(),
-            grant: Grant::SystemAccess(request),
-        }))
+        let client = self.0.clone();
+        Ok(AsyncTask::new(Exchange::new(move || {
+            client.system_access(&request)
+        })))
     }
 
     /// `systemAccess`, blocking the calling thread.
@@ -314,15 +312,19 @@ fn system_request(
     ))
 }
 
-pub enum Grant {
-    Refresh(oauth_refresh::RefreshTokenRequest),
-    SystemAccess(oauth_refresh::SystemAccessTokenRequest),
-}
+/// One blocking call to the core, run on the libuv pool; the same call a `*Sync` twin makes.
+pub struct Exchange(
+    Box<dyn FnMut() -> std::result::Result<oauth_refresh::Token, oauth_refresh::Error> + Send>,
+);
 
-/// One token request, run on the libuv pool; the same core call `*Sync` makes.
-pub struct Exchange {
-    client: Arc<oauth_refresh::Client>,
-    grant: Grant,
+impl Exchange {
+    pub fn new(
+        job: impl FnMut() -> std::result::Result<oauth_refresh::Token, oauth_refresh::Error>
+            + Send
+            + 'static,
+    ) -> Self {
+        Exchange(Box::new(job))
+    }
 }
 
 impl Task for Exchange {
@@ -330,10 +332,7 @@ impl Task for Exchange {
     type JsValue = Token;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(match &self.grant {
-            Grant::Refresh(request) => self.client.refresh(request),
-            Grant::SystemAccess(request) => self.client.system_access(request),
-        })
+        Ok((self.0)())
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Token> {

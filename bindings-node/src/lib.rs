@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+mod manager;
 mod request;
 mod token;
 

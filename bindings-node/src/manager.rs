@@ -1,0 +1,135 @@
+//! `TokenManager` and `FileStore`: the core's manager for Node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use oauth_refresh::{Credentials, ManagerOptions, Secret, TokenStore};
+
+use crate::client::{Client, Exchange};
+use crate::error::{convert, invalid_input, to_js_error};
+
+/// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
+#[napi]
+pub struct FileStore(Arc<oauth_refresh::FileStore>);
+
+#[napi]
+impl FileStore {
+    /// A store at `path`; nothing is created until the first write.
+    #[napi(constructor)]
+    pub fn new(path: String) -> Self {
+        FileStore(Arc::new(oauth_refresh::FileStore::new(path)))
+    }
+}
+
+/// Options for `new TokenManager(client, options, store?)`.
+#[napi(object)]
+pub struct TokenManagerOptions {
+    /// Your client ID.
+    pub client_id: String,
+    /// Your client secret.
+    pub client_secret: String,
+    /// The refresh token to start from when the store is empty.
+    pub refresh_token: Option<String>,
+    /// Sent with every refresh, if set.
+    pub scope: Option<String>,
+    /// Sent with every refresh, if set (Gusto's `redirect_uri`).
+    pub redirect_uri: Option<String>,
+    /// Refresh at least this long before expiry (default 30000).
+    pub min_window_ms: Option<f64>,
+}
+
+/// Serves a valid access token for one account, refreshing it once when needed (across
+/// concurrent calls, and across processes sharing a `FileStore`), storing each new token
+/// before returning it.
+#[napi]
+pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
+
+#[napi]
+impl TokenManager {
+    /// A manager; without a store the token lives in this process only.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        client: &Client,
+        #[napi(ts_arg_type = "TokenManagerOptions")] options: Unknown<'_>,
+        store: Option<&FileStore>,
+    ) -> Result<Self> {
+        let o: TokenManagerOptions = convert(&env, options, "new TokenManager(client, options)")?;
+        let min_window = Duration::try_from_secs_f64(o.min_window_ms.unwrap_or(30_000.0) / 1000.0)
+            .map_err(|_| invalid_input(&env, "minWindowMs must be a non-negative number"))?;
+        let store: Arc<dyn TokenStore> = match store {
+            Some(file) => file.0.clone(),
+            None => Arc::new(oauth_refresh::MemoryStore::new()),
+        };
+        let credentials = Credentials {
+            client_id: o.client_id,
+            client_secret: Secret::new(o.client_secret),
+            refresh_token: o.refresh_token.map(Secret::new),
+            scope: o.scope,
+            redirect_uri: o.redirect_uri,
+        };
+        let options = ManagerOptions {
+            min_window,
+            ..ManagerOptions::default()
+        };
+        let manager = oauth_refresh::TokenManager::new(client.0.clone(), credentials, store)
+            .with_options(options);
+        Ok(TokenManager(Arc::new(manager)))
+    }
+
+    /// A valid access token; refreshes on the libuv pool when needed.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn access_token(&self) -> AsyncTask<AccessToken> {
+        let manager = self.0.clone();
+        AsyncTask::new(AccessToken(Exchange::new(move || manager.token())))
+    }
+
+    /// `accessToken`, blocking the calling thread.
+    #[napi]
+    pub fn access_token_sync(&self, env: Env) -> Result<String> {
+        self.0.access_token().map_err(|e| to_js_error(&env, &e))
+    }
+
+    /// The current token, refreshing first if needed (on the libuv pool).
+    #[napi(ts_return_type = "Promise<Token>")]
+    pub fn token(&self) -> AsyncTask<Exchange> {
+        let manager = self.0.clone();
+        AsyncTask::new(Exchange::new(move || manager.token()))
+    }
+
+    /// Marks the token stale (say, after the API answered 401): the next call refreshes.
+    #[napi]
+    pub fn invalidate(&self) {
+        self.0.invalidate();
+    }
+
+    /// Counters: refreshes, adoptions, failures.
+    #[napi(
+        getter,
+        ts_return_type = "{ refreshes: number, adoptions: number, failures: number }"
+    )]
+    pub fn stats(&self) -> serde_json::Value {
+        let s = self.0.stats();
+        serde_json::json!({ "refreshes": s.refreshes, "adoptions": s.adoptions, "failures": s.failures })
+    }
+}
+
+/// `accessToken()`: the manager's token, resolved as its access-token string.
+pub struct AccessToken(Exchange);
+
+impl napi::Task for AccessToken {
+    type Output = std::result::Result<oauth_refresh::Token, oauth_refresh::Error>;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        self.0.compute()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<String> {
+        output
+            .map(|t| t.access_token().to_owned())
+            .map_err(|e| to_js_error(&env, &e))
+    }
+}
