@@ -53,6 +53,27 @@ int main(void) {
   oauth_refresh_error_free(error);
   error = NULL;
   oauth_refresh_token_free(reused);
+
+  /* A manager serves the cached token while it is fresh and refreshes it once when not. */
+  oauth_refresh_manager_options manager_options = oauth_refresh_manager_options_default();
+  manager_options.client_id = "demo-app";
+  manager_options.client_secret = "secret-demo-app";
+  manager_options.refresh_token = "seed-c-demo-manager";
+  oauth_refresh_manager *manager = NULL;
+  result = oauth_refresh_manager_new(client, &manager_options, &manager, &error);
+  if (result != OAUTH_REFRESH_RESULT_OK) return fail("manager", result, error);
+  char access[3][256];
+  for (int i = 0; i < 3; i++) {
+    if (i == 2) oauth_refresh_manager_invalidate(manager); /* as after an API 401 */
+    oauth_refresh_token *t = NULL;
+    result = oauth_refresh_manager_token(manager, &t, &error);
+    if (result != OAUTH_REFRESH_RESULT_OK) return fail("manager token", result, error);
+    snprintf(access[i], sizeof access[i], "%s", oauth_refresh_token_access_token(t));
+    oauth_refresh_token_free(t);
+  }
+  printf("c: manager served the cached token again: %d, a new one after invalidate(): %d\n",
+         strcmp(access[0], access[1]) == 0, strcmp(access[0], access[2]) != 0);
+  oauth_refresh_manager_free(manager);
   oauth_refresh_client_free(client);
 
   oauth_refresh_client_options gusto_options = oauth_refresh_gusto_options(server);

@@ -121,6 +121,12 @@ typedef struct oauth_refresh_client oauth_refresh_client;
 typedef struct oauth_refresh_error oauth_refresh_error;
 
 /**
+ * Serves a valid access token for one account. Thread-safe. Create with
+ * oauth_refresh_manager_new(), free with oauth_refresh_manager_free().
+ */
+typedef struct oauth_refresh_manager oauth_refresh_manager;
+
+/**
  * A token response. Create: oauth_refresh_client_refresh() or
  * oauth_refresh_client_system_access(). Free with oauth_refresh_token_free(), which wipes
  * its secrets. Every string it returns lives as long as the token.
@@ -221,6 +227,48 @@ typedef struct oauth_refresh_request {
    */
   const char *scope;
 } oauth_refresh_request;
+
+/**
+ * Called with every new token, on the thread that refreshed, after the token was stored or
+ * when storing it failed. `token` is valid only during the call (copy what you keep).
+ */
+typedef void (*oauth_refresh_on_refresh)(void *user_data, const struct oauth_refresh_token *token);
+
+/**
+ * Manager options; start from oauth_refresh_manager_options_default(). Strings are
+ * borrowed for the duration of oauth_refresh_manager_new().
+ */
+typedef struct oauth_refresh_manager_options {
+  /**
+   * Your client ID. Required.
+   */
+  const char *client_id;
+  /**
+   * Your client secret. Required.
+   */
+  const char *client_secret;
+  /**
+   * The refresh token to start from when the store is empty, or NULL.
+   */
+  const char *refresh_token;
+  /**
+   * A JSON file shared by the processes of this host (a FileStore), or NULL to keep the
+   * token in memory.
+   */
+  const char *file_path;
+  /**
+   * Refresh at least this long before expiry, in ms; 0 means 30000.
+   */
+  uint64_t min_window_ms;
+  /**
+   * Called with every new token, or NULL.
+   */
+  oauth_refresh_on_refresh on_refresh;
+  /**
+   * Passed to `on_refresh` unchanged. The caller keeps it valid while the manager lives.
+   */
+  void *user_data;
+} oauth_refresh_manager_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -355,6 +403,53 @@ void oauth_refresh_error_free(struct oauth_refresh_error *error);
  * for a value this version does not know. Takes an integer so any value is safe to pass.
  */
 const char *oauth_refresh_result_name(uint32_t result);
+
+/**
+ * Options with every default (fill in `client_id` and `client_secret`).
+ */
+struct oauth_refresh_manager_options oauth_refresh_manager_options_default(void);
+
+/**
+ * Creates a manager refreshing through `client`. The manager keeps its own reference to
+ * the client, so the client may be freed before the manager. On success writes
+ * `*manager_out`; on failure writes `*error_out` if it is not NULL.
+ *
+ * # Safety
+ * `client` is a live client; `options` points to valid options; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_manager_new(const struct oauth_refresh_client *client,
+                                                    const struct oauth_refresh_manager_options *options,
+                                                    struct oauth_refresh_manager **manager_out,
+                                                    struct oauth_refresh_error **error_out);
+
+/**
+ * The current token, refreshed first if needed (blocking). On success writes `*token_out`
+ * (free it with oauth_refresh_token_free()); on failure writes `*error_out` if not NULL.
+ * `OAUTH_REFRESH_RESULT_STORE_FAILED` means the new token could not be stored; the
+ * `on_refresh` callback has seen it.
+ *
+ * # Safety
+ * `manager` is a live manager; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_manager_token(const struct oauth_refresh_manager *manager,
+                                                      struct oauth_refresh_token **token_out,
+                                                      struct oauth_refresh_error **error_out);
+
+/**
+ * Marks the token stale (say, after the API answered 401): the next call refreshes.
+ * NULL is a no-op.
+ */
+void oauth_refresh_manager_invalidate(const struct oauth_refresh_manager *manager);
+
+/**
+ * Frees a manager. NULL is a no-op. No other thread may be using it.
+ *
+ * # Safety
+ * `manager` is NULL or a manager from oauth_refresh_manager_new(), not yet freed.
+ */
+void oauth_refresh_manager_free(struct oauth_refresh_manager *manager);
 
 /**
  * The access token. Valid until the token is freed; NULL if `token` is NULL.

@@ -69,7 +69,7 @@ pub struct oauth_refresh_request {
 /// Refreshes tokens at one token endpoint and keeps connections alive. Thread-safe: one
 /// client may be used by many threads at once. Create with oauth_refresh_client_new(),
 /// free with oauth_refresh_client_free() once no thread uses it.
-pub struct oauth_refresh_client(oauth::Client);
+pub struct oauth_refresh_client(pub(crate) std::sync::Arc<oauth::Client>);
 
 /// Options with every default (an RFC 6749 endpoint; set `token_url`).
 #[no_mangle]
@@ -201,7 +201,9 @@ pub unsafe extern "C" fn oauth_refresh_client_new(
         }
         let client = unsafe { build(options) }?;
         // SAFETY: checked not NULL above.
-        unsafe { *client_out = Box::into_raw(Box::new(oauth_refresh_client(client))) };
+        unsafe {
+            *client_out = Box::into_raw(Box::new(oauth_refresh_client(std::sync::Arc::new(client))))
+        };
         Ok(())
     })
 }
@@ -224,7 +226,7 @@ pub unsafe extern "C" fn oauth_refresh_client_free(client: *mut oauth_refresh_cl
 ///
 /// # Safety
 /// `token_out` is writable (checked non-NULL by the caller).
-unsafe fn deliver(
+pub(crate) unsafe fn deliver(
     result: Result<oauth::Token, oauth::Error>,
     token_out: *mut *mut oauth_refresh_token,
 ) -> Result<(), Box<oauth_refresh_error>> {

@@ -11,8 +11,10 @@
 mod client;
 mod error;
 mod ffi;
+mod manager;
 mod token;
 
 pub use client::*;
 pub use error::*;
+pub use manager::*;
 pub use token::*;

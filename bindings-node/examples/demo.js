@@ -1,6 +1,6 @@
 // `make demo`, Node part: refresh twice (await and sync), show a reuse failing, ask Gusto
 // for a system token. TOKEN_SERVER_URL is set by scripts/with-token-server.sh.
-const { Client, OAuthRefreshError } = require('oauth-refresh')
+const { Client, OAuthRefreshError, TokenManager } = require('oauth-refresh')
 
 async function main() {
   const server = process.env.TOKEN_SERVER_URL
@@ -23,6 +23,14 @@ async function main() {
   const gusto = Client.gusto({ environment: server, apiVersion: '2025-06-15' })
   const system = await gusto.systemAccess({ clientId: 'demo-app', clientSecret: 'secret-demo-app' })
   console.log(`node: gusto systemAccess tokenType=${system.tokenType} expiresIn=${system.expiresIn}`)
+
+  // A manager serves the cached token while it is fresh and refreshes it once when not.
+  const manager = new TokenManager(client, { clientId: 'demo-app', clientSecret: 'secret-demo-app', refreshToken: 'seed-node-demo-manager' })
+  const first = await manager.accessToken()
+  const cached = await manager.accessToken()
+  manager.invalidate() // as after an API 401
+  const renewed = await manager.accessToken()
+  console.log(`node: manager served the cached token again: ${first === cached}, a new one after invalidate(): ${renewed !== first}, stats ${JSON.stringify(manager.stats)}`)
 }
 
 main().catch((err) => {

@@ -24,3 +24,11 @@ except oar.InvalidGrantError as err:
 gusto = oar.Client.gusto(server, "2025-06-15")
 system = gusto.system_access("demo-app", "secret-demo-app")
 print(f"python: gusto system_access token_type={system.token_type} expires_in={system.expires_in}")
+
+# A manager serves the cached token while it is fresh and refreshes it once when not.
+manager = oar.TokenManager(client, "demo-app", "secret-demo-app", "seed-python-demo-manager")
+first, cached = manager.access_token(), manager.access_token()
+manager.invalidate()  # as after an API 401
+renewed = manager.access_token()
+print(f"python: manager served the cached token again: {first == cached}, "
+      f"a new one after invalidate(): {renewed != first}, stats {manager.stats}")

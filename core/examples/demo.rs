@@ -1,7 +1,11 @@
 //! `make demo`: refreshes twice against the local token server (RFC 6749 dialect, then
 //! Gusto's), and asks for a system token. Secrets never reach the output.
 
-use oauth_refresh::{Client, GustoEnvironment, RefreshTokenRequest, SystemAccessTokenRequest};
+use std::sync::Arc;
+
+use oauth_refresh::{
+    Client, Credentials, GustoEnvironment, RefreshTokenRequest, Secret, SystemAccessTokenRequest, TokenManager,
+};
 
 fn main() -> Result<(), oauth_refresh::Error> {
     let server =

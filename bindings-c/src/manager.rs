@@ -1,0 +1,186 @@
+//! The token manager: a valid access token for one account, refreshed once however many
+//! threads (or processes sharing a file) ask.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth::{Credentials, ManagerOptions, Secret, TokenStore};
+
+use crate::client::{deliver, oauth_refresh_client};
+use crate::error::{oauth_refresh_error, oauth_refresh_result};
+use crate::ffi::{boundary, guard, opt_str, req_str, Refusal};
+use crate::token::oauth_refresh_token;
+
+/// Called with every new token, on the thread that refreshed, after the token was stored or
+/// when storing it failed. `token` is valid only during the call (copy what you keep).
+pub type oauth_refresh_on_refresh =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, token: *const oauth_refresh_token)>;
+
+/// Manager options; start from oauth_refresh_manager_options_default(). Strings are
+/// borrowed for the duration of oauth_refresh_manager_new().
+#[repr(C)]
+pub struct oauth_refresh_manager_options {
+    /// Your client ID. Required.
+    pub client_id: *const c_char,
+    /// Your client secret. Required.
+    pub client_secret: *const c_char,
+    /// The refresh token to start from when the store is empty, or NULL.
+    pub refresh_token: *const c_char,
+    /// A JSON file shared by the processes of this host (a FileStore), or NULL to keep the
+    /// token in memory.
+    pub file_path: *const c_char,
+    /// Refresh at least this long before expiry, in ms; 0 means 30000.
+    pub min_window_ms: u64,
+    /// Called with every new token, or NULL.
+    pub on_refresh: oauth_refresh_on_refresh,
+    /// Passed to `on_refresh` unchanged. The caller keeps it valid while the manager lives.
+    pub user_data: *mut c_void,
+}
+
+/// Serves a valid access token for one account. Thread-safe. Create with
+/// oauth_refresh_manager_new(), free with oauth_refresh_manager_free().
+pub struct oauth_refresh_manager(oauth::TokenManager);
+
+/// The C callback and its data, made sendable: the caller promises thread-safety by
+/// passing them to a manager that may refresh on any thread.
+struct Hook(
+    unsafe extern "C" fn(*mut c_void, *const oauth_refresh_token),
+    *mut c_void,
+);
+
+// SAFETY: documented on `oauth_refresh_manager_options::on_refresh`: the callback may run on
+// any thread that calls into the manager, and `user_data` is the caller's to synchronize.
+unsafe impl Send for Hook {}
+unsafe impl Sync for Hook {}
+
+impl Hook {
+    fn call(&self, token: &oauth_refresh_token) {
+        // SAFETY: the caller's callback, called as documented.
+        unsafe { (self.0)(self.1, token) }
+    }
+}
+
+/// Options with every default (fill in `client_id` and `client_secret`).
+#[no_mangle]
+pub extern "C" fn oauth_refresh_manager_options_default() -> oauth_refresh_manager_options {
+    oauth_refresh_manager_options {
+        client_id: std::ptr::null(),
+        client_secret: std::ptr::null(),
+        refresh_token: std::ptr::null(),
+        file_path: std::ptr::null(),
+        min_window_ms: 0,
+        on_refresh: None,
+        user_data: std::ptr::null_mut(),
+    }
+}
+
+/// Creates a manager refreshing through `client`. The manager keeps its own reference to
+/// the client, so the client may be freed before the manager. On success writes
+/// `*manager_out`; on failure writes `*error_out` if it is not NULL.
+///
+/// # Safety
+/// `client` is a live client; `options` points to valid options; out-pointers are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_manager_new(
+    client: *const oauth_refresh_client,
+    options: *const oauth_refresh_manager_options,
+    manager_out: *mut *mut oauth_refresh_manager,
+    error_out: *mut *mut oauth_refresh_error,
+) -> oauth_refresh_result {
+    boundary(error_out, || {
+        // SAFETY: NULL or valid, per the contract.
+        let client = unsafe { client.as_ref() }.ok_or_else(|| Refusal::null("client"))?;
+        let o = unsafe { options.as_ref() }.ok_or_else(|| Refusal::null("options"))?;
+        if manager_out.is_null() {
+            return Err(Refusal::null("manager_out").into());
+        }
+        let credentials = Credentials {
+            client_id: unsafe { req_str(o.client_id, "options->client_id") }?.to_owned(),
+            client_secret: Secret::new(unsafe {
+                req_str(o.client_secret, "options->client_secret")
+            }?),
+            refresh_token: unsafe { opt_str(o.refresh_token, "options->refresh_token") }?
+                .map(Secret::new),
+            scope: None,
+            redirect_uri: None,
+        };
+        let store: Arc<dyn TokenStore> =
+            match unsafe { opt_str(o.file_path, "options->file_path") }? {
+                Some(path) => Arc::new(oauth::FileStore::new(path)),
+                None => Arc::new(oauth::MemoryStore::new()),
+            };
+        let min_window = match o.min_window_ms {
+            0 => Duration::from_secs(30),
+            ms => Duration::from_millis(ms),
+        };
+        let options = ManagerOptions {
+            min_window,
+            ..ManagerOptions::default()
+        };
+        let mut manager =
+            oauth::TokenManager::new(client.0.clone(), credentials, store).with_options(options);
+        if let Some(callback) = o.on_refresh {
+            let hook = Hook(callback, o.user_data);
+            manager = manager.on_refresh(move |token| {
+                if let Some(c_token) = oauth_refresh_token::new(token) {
+                    hook.call(&c_token);
+                }
+            });
+        }
+        // SAFETY: checked not NULL above.
+        unsafe { *manager_out = Box::into_raw(Box::new(oauth_refresh_manager(manager))) };
+        Ok(())
+    })
+}
+
+/// The current token, refreshed first if needed (blocking). On success writes `*token_out`
+/// (free it with oauth_refresh_token_free()); on failure writes `*error_out` if not NULL.
+/// `OAUTH_REFRESH_RESULT_STORE_FAILED` means the new token could not be stored; the
+/// `on_refresh` callback has seen it.
+///
+/// # Safety
+/// `manager` is a live manager; out-pointers are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_manager_token(
+    manager: *const oauth_refresh_manager,
+    token_out: *mut *mut oauth_refresh_token,
+    error_out: *mut *mut oauth_refresh_error,
+) -> oauth_refresh_result {
+    boundary(error_out, || {
+        // SAFETY: NULL or valid, per the contract.
+        let manager = unsafe { manager.as_ref() }.ok_or_else(|| Refusal::null("manager"))?;
+        if token_out.is_null() {
+            return Err(Refusal::null("token_out").into());
+        }
+        unsafe { deliver(manager.0.token(), token_out) }
+    })
+}
+
+/// Marks the token stale (say, after the API answered 401): the next call refreshes.
+/// NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn oauth_refresh_manager_invalidate(manager: *const oauth_refresh_manager) {
+    // SAFETY: NULL or a live manager from this library.
+    guard((), || {
+        if let Some(m) = unsafe { manager.as_ref() } {
+            m.0.invalidate();
+        }
+    })
+}
+
+/// Frees a manager. NULL is a no-op. No other thread may be using it.
+///
+/// # Safety
+/// `manager` is NULL or a manager from oauth_refresh_manager_new(), not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_manager_free(manager: *mut oauth_refresh_manager) {
+    guard((), || {
+        if !manager.is_null() {
+            // SAFETY: per the contract.
+            drop(unsafe { Box::from_raw(manager) });
+        }
+    })
+}

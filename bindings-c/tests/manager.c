@@ -1,0 +1,212 @@
+/* The token manager through the C API: 8 threads and one refresh, processes sharing a file,
+ * a store that cannot be written, NULL arguments. */
+#define _POSIX_C_SOURCE 200809L
+#include <oauth_refresh.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static oauth_refresh_client *client_for(const char *scope, const char *modes) {
+  char url[512];
+  snprintf(url, sizeof url, "%s/%s/%s/token", server_env("TOKEN_SERVER_URL"), scope, modes);
+  oauth_refresh_client_options options = oauth_refresh_client_options_default();
+  options.token_url = url;
+  oauth_refresh_client *client = NULL;
+  CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "client for %s", scope);
+  return client;
+}
+
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void count_refresh(void *user_data, const oauth_refresh_token *token) {
+  pthread_mutex_lock(&hook_lock);
+  if (oauth_refresh_token_refresh_token(token) != NULL) (*(int *)user_data)++;
+  pthread_mutex_unlock(&hook_lock);
+}
+
+static void *get_token(void *manager) {
+  oauth_refresh_token *token = NULL;
+  oauth_refresh_result r = oauth_refresh_manager_token(manager, &token, NULL);
+  char *copy = r == OAUTH_REFRESH_RESULT_OK ? strdup(oauth_refresh_token_access_token(token)) : NULL;
+  oauth_refresh_token_free(token);
+  return copy;
+}
+
+static void threads_share_one_refresh(void) {
+  oauth_refresh_client *client = client_for("c-mgr", "delay=200");
+  int refreshed = 0;
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.refresh_token = "seed-c-mgr";
+  options.on_refresh = count_refresh;
+  options.user_data = &refreshed;
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  oauth_refresh_client_free(client); /* the manager keeps its own reference */
+  for (long round = 1; round <= 2; round++) {
+    pthread_t threads[8];
+    char *tokens[8];
+    for (int i = 0; i < 8; i++) pthread_create(&threads[i], NULL, get_token, manager);
+    for (int i = 0; i < 8; i++) pthread_join(threads[i], (void **)&tokens[i]);
+    for (int i = 0; i < 8; i++) {
+      CHECK(tokens[i] != NULL && strcmp(tokens[i], tokens[0]) == 0, "thread %d got the one token", i);
+    }
+    for (int i = 0; i < 8; i++) free(tokens[i]);
+    CHECK(server_token_requests("c-mgr") == round, "one refresh in round %ld", round);
+    oauth_refresh_manager_invalidate(manager);
+  }
+  CHECK(refreshed == 2, "on_refresh saw both new tokens");
+  oauth_refresh_manager_free(manager);
+}
+
+/* Child process: ask for a token every few ms for `seconds`; exit status = failures. */
+static int worker(const char *url_modes, const char *file, int seconds) {
+  oauth_refresh_client *client = client_for("c-mgr-procs", url_modes);
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.file_path = file;
+  options.min_window_ms = 50;
+  oauth_refresh_manager *manager = NULL;
+  if (oauth_refresh_manager_new(client, &options, &manager, NULL) != OAUTH_REFRESH_RESULT_OK) return 1;
+  int failures = 0;
+  time_t until = time(NULL) + seconds;
+  while (time(NULL) < until) {
+    oauth_refresh_token *token = NULL;
+    oauth_refresh_error *error = NULL;
+    if (oauth_refresh_manager_token(manager, &token, &error) != OAUTH_REFRESH_RESULT_OK) {
+      fprintf(stderr, "worker: %s\n", oauth_refresh_error_message(error));
+      failures++;
+    }
+    oauth_refresh_token_free(token);
+    oauth_refresh_error_free(error);
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  oauth_refresh_manager_free(manager);
+  oauth_refresh_client_free(client);
+  return failures > 0;
+}
+
+static char *stored_refresh_token(const char *file) {
+  FILE *f = fopen(file, "r");
+  static char text[4096];
+  size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+  if (f) fclose(f);
+  text[n] = '\0';
+  char *at = strstr(text, "\"refresh_token\":\"");
+  if (at == NULL) return NULL;
+  at += strlen("\"refresh_token\":\"");
+  char *end = strchr(at, '"');
+  if (end) *end = '\0';
+  return at;
+}
+
+static void processes_share_a_file(const char *dir) {
+  char file[512];
+  snprintf(file, sizeof file, "%s/token.json", dir);
+  /* Seed the file through a manager whose tokens also live 1 s. */
+  oauth_refresh_client *seeding = client_for("c-mgr-seed", "expires=1");
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.refresh_token = "seed-c-mgr-procs";
+  options.file_path = file;
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(seeding, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "seed manager");
+  oauth_refresh_token *token = NULL;
+  CHECK(oauth_refresh_manager_token(manager, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "seed");
+  oauth_refresh_token_free(token);
+  oauth_refresh_manager_free(manager);
+  oauth_refresh_client_free(seeding);
+
+  pid_t children[4];
+  for (int i = 0; i < 4; i++) {
+    children[i] = fork();
+    if (children[i] == 0) _exit(worker("family,expires=1", file, 5));
+  }
+  for (int i = 0; i < 4; i++) {
+    int status = 0;
+    waitpid(children[i], &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker %d had no failure", i);
+  }
+  long requests = server_token_requests("c-mgr-procs");
+  CHECK(requests >= 3 && requests <= 7, "%ld refreshes for about 5 expiries", requests);
+  char *stored = stored_refresh_token(file);
+  CHECK(stored != NULL && server_current_is("seed-c-mgr-procs", stored), "the file holds the current token");
+}
+
+static void store_failure(const char *dir) {
+  char file[512], lock[600];
+  snprintf(file, sizeof file, "%s/fail.json", dir);
+  snprintf(lock, sizeof lock, "%s.lock", file);
+  oauth_refresh_client *client = client_for("c-mgr-fail", "ok");
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.refresh_token = "seed-c-mgr-fail";
+  options.file_path = file;
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  oauth_refresh_token *token = NULL;
+  CHECK(oauth_refresh_manager_token(manager, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "first token");
+  oauth_refresh_token_free(token);
+  token = NULL;
+  /* Writes now fail (the write lock's path is a directory); reads still work. */
+  remove(lock);
+  mkdir(lock, 0700);
+  oauth_refresh_manager_invalidate(manager);
+  oauth_refresh_error *error = NULL;
+  oauth_refresh_result r = oauth_refresh_manager_token(manager, &token, &error);
+  CHECK(r == OAUTH_REFRESH_RESULT_STORE_FAILED && token == NULL, "store_failed, got %s", oauth_refresh_result_name((uint32_t)r));
+  CHECK(error != NULL && strstr(oauth_refresh_error_message(error), "could not be stored") != NULL, "message");
+  oauth_refresh_error_free(error);
+  rmdir(lock);
+  oauth_refresh_manager_free(manager);
+  oauth_refresh_client_free(client);
+}
+
+static void null_arguments(void) {
+  oauth_refresh_client *client = client_for("c-mgr-null", "ok");
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(NULL, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "client");
+  CHECK(oauth_refresh_manager_new(client, NULL, &manager, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "options");
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "client_id");
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  CHECK(oauth_refresh_manager_new(client, &options, NULL, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "manager_out");
+  CHECK(manager == NULL, "manager_out untouched");
+  oauth_refresh_token *token = NULL;
+  CHECK(oauth_refresh_manager_token(NULL, &token, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "manager");
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  CHECK(oauth_refresh_manager_token(manager, NULL, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "token_out");
+  oauth_refresh_error *error = NULL;
+  CHECK(oauth_refresh_manager_token(manager, &token, &error) == OAUTH_REFRESH_RESULT_INVALID_INPUT, "no token at all");
+  oauth_refresh_error_free(error);
+  oauth_refresh_manager_invalidate(NULL);
+  oauth_refresh_manager_free(NULL);
+  oauth_refresh_manager_free(manager);
+  oauth_refresh_client_free(client);
+}
+
+int main(void) {
+  char dir[] = "/tmp/oauth-refresh-c-mgr-XXXXXX";
+  if (mkdtemp(dir) == NULL) return 2;
+  threads_share_one_refresh();
+  processes_share_a_file(dir);
+  store_failure(dir);
+  null_arguments();
+  char cleanup[600];
+  snprintf(cleanup, sizeof cleanup, "rm -rf %s", dir);
+  if (system(cleanup) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  return finish();
+}
