@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use oauth_refresh::{
-    Client, Credentials, GustoEnvironment, RefreshTokenRequest, Secret, SystemAccessTokenRequest, TokenManager,
+    Client, Credentials, GustoEnvironment, RefreshTokenRequest, Secret, SystemAccessTokenRequest,
+    TokenManager,
 };
 
 fn main() -> Result<(), oauth_refresh::Error> {

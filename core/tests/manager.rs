@@ -311,3 +311,33 @@ fn a_refresh_token_salvaged_from_a_broken_answer_is_kept_and_used() {
     assert!(manager.access_token().is_ok());
     assert_eq!(server.token_requests("mgrsalv"), 2);
 }
+
+#[test]
+fn a_token_without_expires_in_lives_the_default_lifetime() {
+    let server = TokenServer::start();
+    let client =
+        Arc::new(Client::new(format!("{}/mgrnoexp/no-expires/token", server.url())).unwrap());
+    let options = oauth_refresh::ManagerOptions {
+        default_lifetime: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let manager =
+        TokenManager::in_memory(client, credentials("seed-mgrnoexp")).with_options(options);
+    let first = manager.access_token().unwrap();
+    assert_eq!(
+        manager.access_token().unwrap(),
+        first,
+        "served from cache within the lifetime"
+    );
+    assert_eq!(server.token_requests("mgrnoexp"), 1);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_ne!(
+        manager.access_token().unwrap(),
+        first,
+        "refreshed after the default lifetime"
+    );
+    assert_eq!(server.token_requests("mgrnoexp"), 2);
+    manager.invalidate();
+    manager.access_token().unwrap();
+    assert_eq!(server.token_requests("mgrnoexp"), 3, "and on invalidate()");
+}

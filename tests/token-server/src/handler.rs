@@ -77,16 +77,20 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, 
         (&Method::POST, ["oauth", "token"]) => {
             token(state, scope, modes, Dialect::Gusto, req).await
         }
-        (&Method::GET, ["v1", "me"]) => Ok(me(&state, scope, &req)),
+        (&Method::GET, ["v1", "me"]) => Ok(me(&state, scope, &modes, &req)),
         _ => Ok(not_found()),
     }
 }
 
-fn me(state: &State, scope: &str, req: &Request<Incoming>) -> Reply {
+/// `fault=me-401` refuses the first `times` (default 1) uses, as an API does when it
+/// revoked an access token early: clients must refresh and retry.
+fn me(state: &State, scope: &str, modes: &Modes, req: &Request<Incoming>) -> Reply {
     let bearer = header(req, AUTHORIZATION.as_str())
         .and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned));
+    let earlier = state.me_requests(scope);
+    let refuse = modes.fault.as_deref() == Some("me-401") && earlier < modes.times.unwrap_or(1);
     match bearer {
-        Some(token) if state.use_access_token(scope, &token) => {
+        Some(token) if state.use_access_token(scope, &token) && !refuse => {
             reply(StatusCode::OK, json!({ "ok": true }))
         }
         _ => {
@@ -233,14 +237,16 @@ async fn token(
         body.insert("token_type".into(), token_type.into());
     }
     let expires_in = modes.expires_in.unwrap_or(7200);
-    body.insert(
-        "expires_in".into(),
-        if modes.expires_string {
-            expires_in.to_string().into()
-        } else {
-            expires_in.into()
-        },
-    );
+    if !modes.no_expires {
+        body.insert(
+            "expires_in".into(),
+            if modes.expires_string {
+                expires_in.to_string().into()
+            } else {
+                expires_in.into()
+            },
+        );
+    }
     if let Some(rt) = &issued.refresh_token {
         body.insert("refresh_token".into(), rt.clone().into());
     }

@@ -16,6 +16,8 @@ pub struct Modes {
     pub retry_after: Option<String>,
     pub expires_in: Option<u64>,
     pub expires_string: bool,
+    /// Leave `expires_in` out of the answer.
+    pub no_expires: bool,
     pub no_refresh_token: bool,
     pub no_token_type: bool,
     pub created_at_iso: bool,
@@ -51,6 +53,7 @@ impl Modes {
                 }
                 "expires" => m.expires_in = Some(number(value)?),
                 "expires-string" => m.expires_string = true,
+                "no-expires" => m.no_expires = true,
                 "no-refresh-token" => m.no_refresh_token = true,
                 "no-token-type" => m.no_token_type = true,
                 "created-at-iso" => m.created_at_iso = true,

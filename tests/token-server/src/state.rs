@@ -228,6 +228,11 @@ impl State {
         }
     }
 
+    /// How many `/v1/me` requests a scope has seen so far.
+    pub fn me_requests(&self, scope: &str) -> u64 {
+        self.lock().scopes.get(scope).map_or(0, |s| s.me_requests)
+    }
+
     /// Uses an access token (`GET .../v1/me`). In lazy mode this is what finally
     /// revokes the refresh token it was issued for.
     pub fn use_access_token(&self, scope: &str, token: &str) -> bool {
