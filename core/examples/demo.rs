@@ -58,5 +58,25 @@ fn main() -> Result<(), oauth_refresh::Error> {
         system.token_type(),
         system.expires_in()
     );
+
+    // A manager serves the cached token while it is fresh and refreshes it once when not.
+    let credentials = Credentials {
+        client_id: "demo-app".into(),
+        client_secret: Secret::new("secret-demo-app"),
+        refresh_token: Some(Secret::new("seed-rust-demo-manager")),
+        scope: None,
+        redirect_uri: None,
+    };
+    let manager = TokenManager::in_memory(Arc::new(client), credentials);
+    let first = manager.access_token()?;
+    let cached = manager.access_token()?;
+    manager.invalidate(); // as after an API 401
+    let renewed = manager.access_token()?;
+    println!(
+        "rust: manager served the cached token again: {}, a new one after invalidate(): {}, {:?}",
+        first == cached,
+        renewed != first,
+        manager.stats()
+    );
     Ok(())
 }
