@@ -26,11 +26,11 @@ async function main() {
 
   // A manager serves the cached token while it is fresh and refreshes it once when not.
   const manager = new TokenManager(client, { clientId: 'demo-app', clientSecret: 'secret-demo-app', refreshToken: 'seed-node-demo-manager' })
-  const first = await manager.accessToken()
+  const initial = await manager.accessToken()
   const cached = await manager.accessToken()
   manager.invalidate() // as after an API 401
   const renewed = await manager.accessToken()
-  console.log(`node: manager served the cached token again: ${first === cached}, a new one after invalidate(): ${renewed !== first}, stats ${JSON.stringify(manager.stats)}`)
+  console.log(`node: manager served the cached token again: ${initial === cached}, a new one after invalidate(): ${renewed !== initial}, stats ${JSON.stringify(manager.stats)}`)
 }
 
 main().catch((err) => {
