@@ -88,7 +88,7 @@ install: ## Install header, libraries and oauth_refresh.pc under PREFIX (default
 
 # The demo is built the way users build: from an installed prefix, through pkg-config.
 c-demo:
-	scripts/ensure-tools.sh pkg-config
+	scripts/ensure-packages.sh pkg-config
 	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/target/c-prefix
 	mkdir -p $(C_TESTS)
 	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/demo.c \
@@ -96,7 +96,7 @@ c-demo:
 	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/demo
 
 test-c: c build c-demo ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
-	scripts/ensure-tools.sh valgrind
+	scripts/ensure-packages.sh valgrind
 	python3 bindings-c/tests/gen_cases.py > $(C_TESTS)/cases.h
 	for p in $(C_PROGRAMS); do \
 	  src="bindings-c/tests/$$p.c bindings-c/tests/support.c"; \
@@ -115,7 +115,7 @@ test-c: c build c-demo ## The C suite: static, dynamic, ASan+UBSan, valgrind, an
 
 # Benchmarks (not part of `make test`): peers are installed into bench/peers (ignored).
 bench: python node ## Benchmark every language's refresh against its peers; writes bench/results/latest.md
-	scripts/ensure-tools.sh taskset valgrind
+	scripts/ensure-packages.sh valgrind
 	scripts/ensure-packages.sh libcurl4-openssl-dev libcjson-dev
 	$(CARGO) build --release -p token-server -p oauth-refresh-bench
 	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/target/c-prefix
