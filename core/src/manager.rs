@@ -302,8 +302,9 @@ impl TokenManager {
 
     /// Stores a new token, then hands it out; a failed store still hands it to the hook.
     fn keep(&self, used: &str, token: Token) -> Result<Token, Error> {
-        self.adopt(token.clone());
+        // Store first: until then no caller, in this process or another, may use it.
         let stored = self.store.compare_and_swap(Some(used), &token);
+        self.adopt(token.clone());
         if let Some(hook) = &self.on_refresh {
             hook(&token);
         }
