@@ -44,25 +44,6 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in declaration order (bindings map them exhaustively).
-    pub const ALL: [ErrorCode; 15] = [
-        ErrorCode::InvalidInput,
-        ErrorCode::InvalidGrant,
-        ErrorCode::InvalidClient,
-        ErrorCode::InvalidRequest,
-        ErrorCode::InvalidScope,
-        ErrorCode::UnauthorizedClient,
-        ErrorCode::UnsupportedGrantType,
-        ErrorCode::RateLimited,
-        ErrorCode::ServerError,
-        ErrorCode::HttpStatus,
-        ErrorCode::Timeout,
-        ErrorCode::Connection,
-        ErrorCode::Tls,
-        ErrorCode::InvalidResponse,
-        ErrorCode::StoreFailed,
-    ];
-
     /// The snake_case name used on the wire and in every binding.
     pub fn as_str(self) -> &'static str {
         match self {
