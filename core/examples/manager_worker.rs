@@ -1,22 +1,25 @@
-//! A process sharing a FileStore, for the multi-process tests in tests/manager.rs.
+//! A process sharing a store, for the multi-process tests in tests/manager.rs and
+//! tests/redis_store.rs.
 //!
-//! `manager_worker rfc|gusto URL FILE SECONDS`: calls `access_token()` every few ms for
-//! SECONDS (or, with SECONDS = 0, forces a refresh in a loop until killed). Prints
-//! `ok=N failed=N invalid_grant=N` and exits non-zero if anything failed.
+//! `manager_worker rfc|gusto URL STORE SECONDS`: calls `access_token()` every few ms for
+//! SECONDS (or, with SECONDS = 0, forces a refresh in a loop until killed). STORE is a file
+//! path, or a `redis://` URL (then `WORKER_PREFIX` names the key prefix, and
+//! `WORKER_LEASE_TTL_MS` the lease TTL). Prints `ok=N failed=N invalid_grant=N
+//! store_unavailable=N ...` and exits non-zero if anything failed but the store's reach.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth_refresh::{
-    Client, Credentials, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, Secret,
-    TokenManager,
+    Client, Credentials, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, RedisStore,
+    Secret, TokenManager, TokenStore,
 };
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, dialect, url, file, seconds] = args.as_slice() else {
-        eprintln!("usage: manager_worker rfc|gusto URL FILE SECONDS");
+    let [_, dialect, url, store, seconds] = args.as_slice() else {
+        eprintln!("usage: manager_worker rfc|gusto URL STORE SECONDS");
         std::process::exit(2);
     };
     let client = match dialect.as_str() {
@@ -32,19 +35,25 @@ fn main() {
         scope: None,
         redirect_uri: None,
     };
+    let env_ms = |name: &str, default: u64| {
+        let ms = std::env::var(name).map_or(default, |v| v.parse().unwrap());
+        Duration::from_millis(ms)
+    };
     let options = ManagerOptions {
         min_window: Duration::from_millis(50),
         jitter: 0.0,
+        lease_ttl: env_ms("WORKER_LEASE_TTL_MS", 60_000),
         ..ManagerOptions::default()
     };
-    let manager = TokenManager::new(
-        Arc::new(client),
-        credentials,
-        Arc::new(FileStore::new(file)),
-    )
-    .with_options(options);
+    let store: Arc<dyn TokenStore> = if store.starts_with("redis://") {
+        let prefix = std::env::var("WORKER_PREFIX").unwrap_or_else(|_| "worker".into());
+        Arc::new(RedisStore::new(store, &prefix, "acct").unwrap())
+    } else {
+        Arc::new(FileStore::new(store))
+    };
+    let manager = TokenManager::new(Arc::new(client), credentials, store).with_options(options);
     let seconds: u64 = seconds.parse().unwrap();
-    let (mut ok, mut failed, mut invalid_grant) = (0, 0, 0);
+    let (mut ok, mut failed, mut invalid_grant, mut unavailable) = (0, 0, 0, 0);
     let until = Instant::now() + Duration::from_secs(seconds);
     while seconds == 0 || Instant::now() < until {
         if seconds == 0 {
@@ -52,6 +61,8 @@ fn main() {
         }
         match manager.access_token() {
             Ok(_) => ok += 1,
+            // Expected while Redis is down and the token has expired: nothing was sent.
+            Err(e) if e.code() == ErrorCode::StoreUnavailable => unavailable += 1,
             Err(e) => {
                 failed += 1;
                 invalid_grant += usize::from(e.code() == ErrorCode::InvalidGrant);
@@ -62,7 +73,8 @@ fn main() {
     }
     let stats = manager.stats();
     println!(
-        "ok={ok} failed={failed} invalid_grant={invalid_grant} refreshes={} adoptions={}",
+        "ok={ok} failed={failed} invalid_grant={invalid_grant} store_unavailable={unavailable} \
+         refreshes={} adoptions={}",
         stats.refreshes, stats.adoptions
     );
     std::process::exit(i32::from(failed > 0));

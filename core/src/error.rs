@@ -41,6 +41,12 @@ pub enum ErrorCode {
     /// A token store could not be read or written. When a new token could not be stored,
     /// [`Error::token`] holds it.
     StoreFailed,
+    /// The store could not be reached (Redis down or restarting) when a refresh had to be
+    /// coordinated through it. Nothing was sent: the refresh token is unchanged.
+    StoreUnavailable,
+    /// A stored token could not be decrypted: wrong key, no key for an encrypted store, or a
+    /// key for a store that is not encrypted.
+    StoreDecrypt,
 }
 
 impl ErrorCode {
@@ -62,6 +68,8 @@ impl ErrorCode {
             ErrorCode::Tls => "tls",
             ErrorCode::InvalidResponse => "invalid_response",
             ErrorCode::StoreFailed => "store_failed",
+            ErrorCode::StoreUnavailable => "store_unavailable",
+            ErrorCode::StoreDecrypt => "store_decrypt",
         }
     }
 

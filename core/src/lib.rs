@@ -22,6 +22,7 @@ mod error;
 mod manager;
 mod request;
 mod resolve;
+mod seal;
 mod secret;
 mod store;
 mod time;
@@ -33,6 +34,9 @@ pub use encode::BodyEncoding;
 pub use error::{Error, ErrorCode, RefreshTokenState};
 pub use manager::{Credentials, ManagerOptions, ManagerStats, TokenManager};
 pub use request::{RefreshGrantType, RefreshTokenRequest, SystemAccessTokenRequest};
+pub use seal::EncryptionKey;
 pub use secret::Secret;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 pub use store::{FileStore, Lease, MemoryStore, TokenStore};
 pub use token::Token;

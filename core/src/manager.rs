@@ -10,7 +10,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::request::RefreshTokenRequest;
 use crate::secret::Secret;
-use crate::store::{store_error, MemoryStore, TokenStore};
+use crate::store::{store_error, Lease, MemoryStore, TokenStore};
 use crate::token::Token;
 
 /// What the manager refreshes with.
@@ -43,7 +43,12 @@ pub struct ManagerOptions {
     /// How long to wait for another process's refresh (default 30 s).
     pub lease_wait: Duration,
     /// How long a dead refresher may hold the lease in stores that need a bound (default 60 s).
+    /// Keep it above the client's timeout: a live refresher must never outlast its lease.
     pub lease_ttl: Duration,
+    /// When the store cannot be reached and the token has expired, refresh anyway, without
+    /// the lease (default false). Another host may then use the same refresh token, which
+    /// servers that rotate tokens punish by revoking the grant: opt in only for a single host.
+    pub refresh_without_store: bool,
 }
 
 impl Default for ManagerOptions {
@@ -55,6 +60,7 @@ impl Default for ManagerOptions {
             default_lifetime: Duration::from_secs(3600),
             lease_wait: Duration::from_secs(30),
             lease_ttl: Duration::from_secs(60),
+            refresh_without_store: false,
         }
     }
 }
@@ -78,6 +84,16 @@ struct Entry {
     refresh_at: SystemTime,
     /// False once invalidated: not even served while a refresh runs.
     usable: bool,
+    /// The refresh token this one replaced, while the store does not hold it yet (its write
+    /// failed): the next refresh puts it there first, so that no one refreshes with the old.
+    unstored_from: Option<String>,
+}
+
+impl Entry {
+    /// Usable and not yet expired: worth serving when a refresh cannot happen now.
+    fn still_valid(&self) -> bool {
+        self.usable && !self.token.is_expired(Duration::ZERO)
+    }
 }
 
 /// Owns one account's token: serves it while fresh, refreshes it once when not, stores
@@ -155,6 +171,7 @@ impl TokenManager {
                 token: entry.token.clone(),
                 refresh_at: SystemTime::UNIX_EPOCH,
                 usable: false,
+                unstored_from: entry.unstored_from.clone(),
             })));
         }
     }
@@ -188,6 +205,7 @@ impl TokenManager {
             token,
             refresh_at,
             usable,
+            unstored_from: None,
         })
     }
 
@@ -197,16 +215,31 @@ impl TokenManager {
         entry
     }
 
+    /// Takes `token`, which the store does not hold yet: it replaced `used`.
+    fn adopt_unstored(&self, token: Token, used: &str) {
+        let mut entry = Arc::into_inner(self.entry(token)).expect("a new entry");
+        entry.unstored_from = Some(used.to_owned());
+        self.current.store(Some(Arc::new(entry)));
+    }
+
+    /// The current entry, now known to be in the store.
+    fn mark_stored(&self, entry: &Entry) {
+        self.current.store(Some(Arc::new(Entry {
+            token: entry.token.clone(),
+            refresh_at: entry.refresh_at,
+            usable: entry.usable,
+            unstored_from: None,
+        })));
+    }
+
     fn refresh_slow(&self) -> Result<Token, Error> {
         // Single flight in this process: one caller refreshes. While it does, others keep
         // the current token if it has not actually expired, and wait otherwise.
         let _guard = match self.refreshing.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::WouldBlock) => {
-                if let Some(entry) = self.current.load_full() {
-                    if entry.usable && !entry.token.is_expired(Duration::ZERO) {
-                        return Ok(entry.token.clone());
-                    }
+                if let Some(entry) = self.current.load_full().filter(|e| e.still_valid()) {
+                    return Ok(entry.token.clone());
                 }
                 self.refreshing.lock().unwrap_or_else(|e| e.into_inner())
             }
@@ -219,17 +252,11 @@ impl TokenManager {
         }
 
         // Across processes: one refresher holds the lease; the rest wait, then adopt.
-        let lease = self
-            .store
-            .lease(self.options.lease_ttl, self.options.lease_wait)?;
-        let _lease = lease.ok_or_else(|| {
-            Error::new(
-                ErrorCode::Timeout,
-                RefreshTokenState::Unused,
-                "another refresher held the lease longer than lease_wait",
-            )
-        })?;
-        let base = match self.store.load()? {
+        let (lease, stored) = match self.coordinate() {
+            Ok(coordinated) => coordinated,
+            Err(err) => return self.without_store(err),
+        };
+        let base = match stored {
             Some(stored) => {
                 let known = self.current.load_full();
                 let ours = known.as_ref().and_then(|e| e.token.refresh_token());
@@ -257,6 +284,66 @@ impl TokenManager {
                 token
             }
         };
+        let result = self.refresh_from(&base, true);
+        drop(lease);
+        result
+    }
+
+    /// Takes the lease and reads the store, first putting back our token if the store lost
+    /// it (Redis restarted empty) or never got it (a write failed).
+    fn coordinate(&self) -> Result<(Box<dyn Lease>, Option<Token>), Error> {
+        let lease = self
+            .store
+            .lease(self.options.lease_ttl, self.options.lease_wait)?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::Timeout,
+                    RefreshTokenState::Unused,
+                    "another refresher held the lease longer than lease_wait",
+                )
+            })?;
+        let mut stored = self.store.load()?;
+        if let Some(entry) = self.current.load_full() {
+            let stored_rt = stored.as_ref().and_then(Token::refresh_token);
+            let behind = match &stored {
+                None => entry.token.refresh_token().is_some(),
+                Some(_) => {
+                    entry.unstored_from.is_some() && stored_rt == entry.unstored_from.as_deref()
+                }
+            };
+            if behind {
+                if self.store.compare_and_swap(stored_rt, &entry.token)? {
+                    self.mark_stored(&entry);
+                    stored = Some(entry.token.clone());
+                } else {
+                    stored = self.store.load()?;
+                }
+            }
+        }
+        Ok((lease, stored))
+    }
+
+    /// The store failed before anything was sent: serve the current token while it works,
+    /// refresh uncoordinated only if the caller opted in, and report the failure otherwise.
+    fn without_store(&self, err: Error) -> Result<Token, Error> {
+        let current = self.current.load_full();
+        if let Some(entry) = current.as_ref().filter(|e| e.still_valid()) {
+            return Ok(entry.token.clone());
+        }
+        match current {
+            Some(entry)
+                if self.options.refresh_without_store
+                    && err.code() == ErrorCode::StoreUnavailable
+                    && entry.token.refresh_token().is_some() =>
+            {
+                self.refresh_from(&entry.token, false)
+            }
+            _ => Err(err),
+        }
+    }
+
+    /// Refreshes with `base`'s refresh token and keeps the result.
+    fn refresh_from(&self, base: &Token, coordinated: bool) -> Result<Token, Error> {
         let used = base.refresh_token().ok_or_else(|| {
             Error::invalid_input("the stored token has no refresh token to refresh with")
         })?;
@@ -271,9 +358,9 @@ impl TokenManager {
         match self.client.refresh(&request) {
             Ok(token) => {
                 self.refreshes.fetch_add(1, Ordering::Relaxed);
-                self.keep(used, token)
+                self.keep(used, token, coordinated)
             }
-            Err(err) if err.code() == ErrorCode::InvalidGrant => {
+            Err(err) if err.code() == ErrorCode::InvalidGrant && coordinated => {
                 // Someone may have refreshed with this token already and stored the result.
                 match self.store.load()? {
                     Some(stored) if stored.refresh_token() != Some(used) => {
@@ -292,8 +379,10 @@ impl TokenManager {
                     // The server rotated inside a broken answer: keep the new refresh token
                     // (with no usable access token), so the next call refreshes with it.
                     let placeholder = Token::from_refresh_token(Secret::new(salvaged));
-                    self.adopt(placeholder.clone());
-                    let _ = self.store.compare_and_swap(Some(used), &placeholder);
+                    match self.store.compare_and_swap(Some(used), &placeholder) {
+                        Ok(true) => drop(self.adopt(placeholder)),
+                        _ => self.adopt_unstored(placeholder, used),
+                    }
                 }
                 Err(err)
             }
@@ -301,20 +390,33 @@ impl TokenManager {
     }
 
     /// Stores a new token, then hands it out; a failed store still hands it to the hook.
-    fn keep(&self, used: &str, token: Token) -> Result<Token, Error> {
+    /// Uncoordinated (the caller opted in), a failed store is not an error: the token is
+    /// stored at the next refresh.
+    fn keep(&self, used: &str, token: Token, coordinated: bool) -> Result<Token, Error> {
         // Store first: until then no caller, in this process or another, may use it.
         let stored = self.store.compare_and_swap(Some(used), &token);
-        self.adopt(token.clone());
+        if let Ok(false) = stored {
+            // Someone else stored a successor of `used` (our lease ran out mid-refresh).
+            // Every other host uses theirs, so ours is dropped rather than split them.
+            if let Ok(Some(theirs)) = self.store.load() {
+                self.adoptions.fetch_add(1, Ordering::Relaxed);
+                return Ok(self.adopt(theirs).token.clone());
+            }
+        }
+        match stored {
+            Ok(true) => drop(self.adopt(token.clone())),
+            _ => self.adopt_unstored(token.clone(), used),
+        }
         if let Some(hook) = &self.on_refresh {
             hook(&token);
         }
         match stored {
-            Ok(_) => Ok(token),
-            Err(err) => Err(store_error(format!(
+            Err(err) if coordinated => Err(store_error(format!(
                 "the new token could not be stored: {}",
                 err.message()
             ))
             .with_token(token)),
+            _ => Ok(token),
         }
     }
 }

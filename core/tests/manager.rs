@@ -1,41 +1,19 @@
 //! TokenManager against the real token server: single flight, processes sharing a
 //! FileStore, crashes mid-refresh, and a store that cannot be written.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use oauth_refresh::{
-    Client, Credentials, ErrorCode, FileStore, GustoEnvironment, MemoryStore, RefreshTokenRequest,
-    Secret, Token, TokenManager, TokenStore,
+    Client, ErrorCode, FileStore, GustoEnvironment, MemoryStore, RefreshTokenRequest, Token,
+    TokenManager, TokenStore,
 };
 use token_server::TokenServer;
 
-fn credentials(seed: &str) -> Credentials {
-    Credentials {
-        client_id: "app".into(),
-        client_secret: Secret::new("secret-app"),
-        refresh_token: Some(Secret::new(seed)),
-        scope: None,
-        redirect_uri: None,
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("oauth-refresh-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The example binary `cargo test` builds next to this test.
-fn worker() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples").join("manager_worker")
-}
+mod support;
+use support::{credentials, seed_token, spread, temp_dir, worker};
 
 #[test]
 fn many_threads_cause_one_refresh_per_expiry() {
@@ -123,14 +101,6 @@ fn processes_sharing_a_file_store_never_burn_the_token() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// A stored starting point: the seed refreshed once, outside any manager, in `modes`.
-fn seed_token(server: &TokenServer, seed: &str, modes: &str) -> Token {
-    let client = Client::new(format!("{}/seeding/{modes}/token", server.url())).unwrap();
-    client
-        .refresh(&RefreshTokenRequest::new("app", "secret-app", seed))
-        .unwrap()
-}
-
 #[test]
 fn a_process_killed_mid_refresh_leaves_a_token_the_server_accepts() {
     let server = TokenServer::start();
@@ -154,7 +124,7 @@ fn a_process_killed_mid_refresh_leaves_a_token_the_server_accepts() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(5 + fastrand_like(round) % 40));
+        std::thread::sleep(Duration::from_millis(5 + spread(round) % 40));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let stored = FileStore::new(&file)
@@ -173,13 +143,6 @@ fn a_process_killed_mid_refresh_leaves_a_token_the_server_accepts() {
             .unwrap());
     }
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// A cheap, deterministic spread of kill delays.
-fn fastrand_like(n: u64) -> u64 {
-    n.wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407)
-        >> 33
 }
 
 #[test]
@@ -208,8 +171,14 @@ fn a_store_that_cannot_be_written_still_hands_over_the_new_token() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// A store whose reads work but whose writes fail after the refresh.
-struct FailingWrites(MemoryStore);
+/// A store whose reads work but whose writes fail after the refresh (while `failing`).
+struct FailingWrites(MemoryStore, std::sync::atomic::AtomicBool);
+
+impl FailingWrites {
+    fn new() -> Self {
+        FailingWrites(MemoryStore::new(), true.into())
+    }
+}
 
 impl TokenStore for FailingWrites {
     fn load(&self) -> Result<Option<Token>, oauth_refresh::Error> {
@@ -220,7 +189,7 @@ impl TokenStore for FailingWrites {
         expected: Option<&str>,
         new: &Token,
     ) -> Result<bool, oauth_refresh::Error> {
-        if expected.is_none() {
+        if expected.is_none() || !self.1.load(std::sync::atomic::Ordering::SeqCst) {
             return self.0.compare_and_swap(expected, new); // seeding works
         }
         FileStore::new("/nonexistent-dir/oauth-refresh/token.json").compare_and_swap(None, new)
@@ -240,7 +209,7 @@ fn a_failed_write_after_refresh_returns_store_failed_with_the_token() {
     let client = Arc::new(Client::new(format!("{}/mgrfail/ok/token", server.url())).unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let hook_seen = seen.clone();
-    let store = Arc::new(FailingWrites(MemoryStore::new()));
+    let store = Arc::new(FailingWrites::new());
     let manager =
         TokenManager::new(client, credentials("seed-mgrfail"), store).on_refresh(move |t| {
             hook_seen
@@ -258,6 +227,34 @@ fn a_failed_write_after_refresh_returns_store_failed_with_the_token() {
     // The manager kept it in memory too: the next call serves it without a request.
     assert_eq!(manager.access_token().unwrap(), token.access_token());
     assert_eq!(server.token_requests("mgrfail"), 1);
+}
+
+#[test]
+fn a_token_whose_write_failed_is_stored_before_the_next_refresh() {
+    let server = TokenServer::start();
+    let client = Arc::new(Client::new(format!("{}/mgrunst/family/token", server.url())).unwrap());
+    let store = Arc::new(FailingWrites::new());
+    let manager = TokenManager::new(client, credentials("seed-mgrunst"), store.clone());
+    let err = manager.access_token().unwrap_err();
+    let unstored = err.token().unwrap().clone();
+    assert_eq!(
+        store.load().unwrap().unwrap().refresh_token(),
+        Some("seed-mgrunst"),
+        "the store still holds the consumed seed"
+    );
+    // The store works again. The next refresh must start from the unstored token, never
+    // from the consumed seed the store still holds.
+    store.1.store(false, std::sync::atomic::Ordering::SeqCst);
+    manager.invalidate();
+    manager.access_token().unwrap();
+    assert_eq!(server.token_requests("mgrunst"), 2);
+    let stored = store.load().unwrap().unwrap();
+    assert_ne!(stored.refresh_token(), unstored.refresh_token());
+    assert_eq!(
+        stored.refresh_token(),
+        server.current_refresh_token("seed-mgrunst").as_deref()
+    );
+    assert_eq!(manager.stats().failures, 0, "no invalid_grant on the way");
 }
 
 #[test]

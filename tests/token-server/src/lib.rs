@@ -12,6 +12,7 @@
 
 mod handler;
 pub mod modes;
+mod redis_server;
 mod state;
 mod unreachable;
 
@@ -25,6 +26,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
+pub use redis_server::{redis_missing, RedisServer};
 use state::State;
 use unreachable::{refused_addr, Blackhole};
 

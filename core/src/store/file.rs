@@ -1,81 +1,18 @@
-//! Where a [`TokenManager`](crate::TokenManager) keeps the current token, and how processes
-//! sharing it take turns refreshing.
-//!
-//! Two primitives, nothing file-specific, so a networked store (Redis, a database) can
-//! implement them too: a compare-and-swap keyed on the refresh token that was used, and a
-//! lease that one refresher holds at a time.
+//! A JSON file shared by the processes of one host.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorCode, RefreshTokenState};
+use super::{refresh_token_of, store_error, Lease, TokenStore};
+use crate::error::Error;
+use crate::seal::{maybe_seal, unseal, EncryptionKey};
+use crate::secret::Secret;
 use crate::token::Token;
 
-/// The lease on refreshing; released when dropped.
-pub trait Lease: Send {}
-
-/// A place to keep one account's token, shared by everyone who refreshes it.
-pub trait TokenStore: Send + Sync {
-    /// The stored token, if any.
-    fn load(&self) -> Result<Option<Token>, Error>;
-
-    /// Stores `new` if the stored token's refresh token is still `expected` (`None`: if the
-    /// store is empty). Returns whether it stored: `false` means someone else changed it.
-    fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error>;
-
-    /// Waits up to `wait` for the refresh lease. `ttl` bounds how long a holder that died
-    /// keeps it (stores whose locks die with their holder may ignore it). `None`: not
-    /// acquired in time.
-    fn lease(&self, ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error>;
-}
-
-pub(crate) fn store_error(message: String) -> Error {
-    Error::new(ErrorCode::StoreFailed, RefreshTokenState::Unused, message)
-}
-
-fn refresh_token_of(token: Option<&Token>) -> Option<&str> {
-    token.and_then(Token::refresh_token)
-}
-
-/// Keeps the token in this process only (the default).
-#[derive(Default)]
-pub struct MemoryStore {
-    token: Mutex<Option<Token>>,
-}
-
-impl MemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        MemoryStore::default()
-    }
-}
-
-impl TokenStore for MemoryStore {
-    fn load(&self) -> Result<Option<Token>, Error> {
-        Ok(self.token.lock().unwrap_or_else(|e| e.into_inner()).clone())
-    }
-
-    fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
-        let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
-        if refresh_token_of(token.as_ref()) != expected {
-            return Ok(false);
-        }
-        *token = Some(new.clone());
-        Ok(true)
-    }
-
-    fn lease(&self, _ttl: Duration, _wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
-        // One process: the manager's own single-flight already serializes refreshes.
-        Ok(Some(Box::new(NoLease)))
-    }
-}
-
-struct NoLease;
-
-impl Lease for NoLease {}
+/// What the sealed file's contents are bound to (see [`EncryptionKey`]).
+const SEAL_CONTEXT: &str = "oauth-refresh file";
 
 /// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
 ///
@@ -83,14 +20,26 @@ impl Lease for NoLease {}
 /// never sees half a file and a crash leaves the old token or the new one. Refreshers take
 /// an advisory lock (`<file>.lease`), which the kernel releases if the holder dies; writes
 /// take another (`<file>.lock`).
+///
+/// With [`with_encryption`](Self::with_encryption) the file holds the token sealed, not JSON.
 pub struct FileStore {
     path: PathBuf,
+    key: Option<EncryptionKey>,
 }
 
 impl FileStore {
     /// A store at `path`. Nothing is created until the first write.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        FileStore { path: path.into() }
+        FileStore {
+            path: path.into(),
+            key: None,
+        }
+    }
+
+    /// Seals the token under `key` before it is written, and opens it when read.
+    pub fn with_encryption(mut self, key: EncryptionKey) -> Self {
+        self.key = Some(key);
+        self
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
@@ -122,7 +71,8 @@ impl FileStore {
             .mode_0600()
             .open(&tmp)
             .map_err(|e| fail("create", e))?;
-        file.write_all(token.to_stored_json().expose().as_bytes())
+        let contents = maybe_seal(self.key.as_ref(), &token.to_stored_json(), SEAL_CONTEXT)?;
+        file.write_all(contents.expose().as_bytes())
             .map_err(|e| fail("write", e))?;
         file.sync_all().map_err(|e| fail("sync", e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| fail("rename", e))?;
@@ -152,26 +102,31 @@ struct FileLease(#[allow(dead_code)] File);
 
 impl Lease for FileLease {}
 
-fn read_token(path: &Path) -> Result<Option<Token>, Error> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Token::from_stored_json(&text)
+impl FileStore {
+    fn read(&self) -> Result<Option<Token>, Error> {
+        let path = &self.path;
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Secret::new(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(store_error(format!("cannot read {}: {e}", path.display()))),
+        };
+        let json = unseal(self.key.as_ref(), text.expose(), SEAL_CONTEXT)?;
+        Token::from_stored_json(json.expose())
             .map(Some)
-            .ok_or_else(|| store_error(format!("{} does not hold a stored token", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(store_error(format!("cannot read {}: {e}", path.display()))),
+            .ok_or_else(|| store_error(format!("{} does not hold a stored token", path.display())))
     }
 }
 
 impl TokenStore for FileStore {
     fn load(&self) -> Result<Option<Token>, Error> {
-        read_token(&self.path)
+        self.read()
     }
 
     fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
         let lock = self.open_lock(".lock")?;
         lock.lock()
             .map_err(|e| store_error(format!("cannot lock the token file: {e}")))?;
-        let current = read_token(&self.path)?;
+        let current = self.read()?;
         if refresh_token_of(current.as_ref()) != expected {
             return Ok(false);
         }

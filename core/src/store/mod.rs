@@ -1,0 +1,83 @@
+//! Where a [`TokenManager`](crate::TokenManager) keeps the current token, and how processes
+//! sharing it take turns refreshing.
+//!
+//! Two primitives, nothing file-specific, so a networked store (Redis, a database) can
+//! implement them too: a compare-and-swap keyed on the refresh token that was used, and a
+//! lease that one refresher holds at a time.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::token::Token;
+
+mod file;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use file::FileStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+/// The lease on refreshing; released when dropped.
+pub trait Lease: Send {}
+
+/// A place to keep one account's token, shared by everyone who refreshes it.
+pub trait TokenStore: Send + Sync {
+    /// The stored token, if any.
+    fn load(&self) -> Result<Option<Token>, Error>;
+
+    /// Stores `new` if the stored token's refresh token is still `expected` (`None`: if the
+    /// store is empty). Returns whether it stored: `false` means someone else changed it.
+    fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error>;
+
+    /// Waits up to `wait` for the refresh lease. `ttl` bounds how long a holder that died
+    /// keeps it (stores whose locks die with their holder may ignore it). `None`: not
+    /// acquired in time.
+    fn lease(&self, ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error>;
+}
+
+pub(crate) fn store_error(message: String) -> Error {
+    Error::new(ErrorCode::StoreFailed, RefreshTokenState::Unused, message)
+}
+
+pub(crate) fn refresh_token_of(token: Option<&Token>) -> Option<&str> {
+    token.and_then(Token::refresh_token)
+}
+
+/// Keeps the token in this process only (the default).
+#[derive(Default)]
+pub struct MemoryStore {
+    token: Mutex<Option<Token>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn load(&self) -> Result<Option<Token>, Error> {
+        Ok(self.token.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
+        let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
+        if refresh_token_of(token.as_ref()) != expected {
+            return Ok(false);
+        }
+        *token = Some(new.clone());
+        Ok(true)
+    }
+
+    fn lease(&self, _ttl: Duration, _wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
+        // One process: the manager's own single-flight already serializes refreshes.
+        Ok(Some(Box::new(NoLease)))
+    }
+}
+
+struct NoLease;
+
+impl Lease for NoLease {}

@@ -1,0 +1,304 @@
+//! One token in Redis, shared by the processes of many hosts.
+//!
+//! Keys, for prefix `P` and account `A`:
+//! - `P:A:token`, a hash: `token` (the stored JSON, sealed when encrypting), `rt` (the SHA-256
+//!   of its refresh token, so that a script can compare without the token), `expires_at`
+//!   (unix milliseconds, empty if unknown) and `version` (bumped by every write);
+//! - `P:A:lease`, a string: the owner (`pid:random`) of the refresh lease, with a TTL.
+//!
+//! Every operation is idempotent, so one that failed on a connection broken by a Redis
+//! restart is retried once on a new connection without doing anything twice.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::{Connection, RedisError, RetryMethod, Script};
+use sha2::{Digest, Sha256};
+
+use super::{store_error, Lease, TokenStore};
+use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::seal::{maybe_seal, unseal, EncryptionKey};
+use crate::token::Token;
+
+/// Writes the new token only if the stored refresh token is still the expected one.
+/// Returns the new version; -1 if the store already holds the new token (a retried call);
+/// 0 if someone else changed it.
+const COMPARE_AND_SWAP: &str = r"
+local current = redis.call('HGET', KEYS[1], 'rt') or ''
+if current == ARGV[1] then
+  local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
+  redis.call('HSET', KEYS[1], 'token', ARGV[3], 'rt', ARGV[2], 'expires_at', ARGV[4])
+  return version
+end
+if ARGV[2] ~= '' and current == ARGV[2] then return -1 end
+return 0
+";
+
+/// Takes the lease if it is free or already ours (a retried call).
+const ACQUIRE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+";
+
+/// Deletes the lease only if it is still ours: after our TTL ran out it may be another's.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// Keeps the token in Redis: one refresher at a time across every host, through a lease
+/// with a TTL, and a compare-and-swap keyed on the refresh token that was used.
+///
+/// Connects lazily and reconnects after a failure, so a Redis restart costs one failed
+/// call at most. A Redis that cannot be reached is [`ErrorCode::StoreUnavailable`].
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    connection: Mutex<Option<Connection>>,
+    token_key: String,
+    lease_key: String,
+    key: Option<EncryptionKey>,
+    timeout: Duration,
+    scripts: Scripts,
+}
+
+struct Scripts {
+    compare_and_swap: Script,
+    acquire: Script,
+    release: Script,
+}
+
+impl RedisStore {
+    /// A store for `account` under `prefix` at `url` (`redis://[user:password@]host:port[/db]`,
+    /// or `unix:///path`). Nothing is connected until first use.
+    pub fn new(url: &str, prefix: &str, account: &str) -> Result<Self, Error> {
+        if prefix.is_empty() || account.is_empty() {
+            return Err(Error::invalid_input(
+                "a RedisStore needs a non-empty prefix and account",
+            ));
+        }
+        // The URL may hold a password: never repeat it, nor redis' message quoting it.
+        let client = redis::Client::open(url)
+            .map_err(|_| Error::invalid_input("the Redis URL is not valid"))?;
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                client,
+                connection: Mutex::new(None),
+                token_key: format!("{prefix}:{account}:token"),
+                lease_key: format!("{prefix}:{account}:lease"),
+                key: None,
+                timeout: Duration::from_secs(2),
+                scripts: Scripts {
+                    compare_and_swap: Script::new(COMPARE_AND_SWAP),
+                    acquire: Script::new(ACQUIRE),
+                    release: Script::new(RELEASE),
+                },
+            }),
+        })
+    }
+
+    /// Seals the token under `key` before it is written, and opens it when read.
+    pub fn with_encryption(self, key: EncryptionKey) -> Self {
+        self.map_inner(|inner| inner.key = Some(key))
+    }
+
+    /// How long to wait to connect, and for each answer (default 2 s).
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        self.map_inner(|inner| inner.timeout = timeout)
+    }
+
+    fn map_inner(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::get_mut(&mut self.inner).expect("configured before first use"));
+        self
+    }
+
+    /// The key holding the token record (for operators and tests).
+    pub fn token_key(&self) -> &str {
+        &self.inner.token_key
+    }
+
+    /// The key holding the refresh lease (for operators and tests).
+    pub fn lease_key(&self) -> &str {
+        &self.inner.lease_key
+    }
+}
+
+impl Inner {
+    /// Runs `op` on the shared connection, connecting first if needed. An operation that
+    /// fails because the connection broke is retried once on a new one.
+    fn run<T>(
+        &self,
+        mut op: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
+        let mut slot = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+        let mut retried = false;
+        loop {
+            let connection = match slot.as_mut() {
+                Some(connection) => connection,
+                None => slot.insert(self.connect()?),
+            };
+            match op(connection) {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    let unavailable = is_unavailable(&e);
+                    if unavailable || e.is_unrecoverable_error() {
+                        *slot = None;
+                    }
+                    if unavailable && !retried {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(redis_error(&e));
+                }
+            }
+        }
+    }
+
+    fn connect(&self) -> Result<Connection, Error> {
+        let connection = self
+            .client
+            .get_connection_with_timeout(self.timeout)
+            .map_err(|e| redis_error(&e))?;
+        connection
+            .set_read_timeout(Some(self.timeout))
+            .and_then(|()| connection.set_write_timeout(Some(self.timeout)))
+            .map_err(|e| redis_error(&e))?;
+        Ok(connection)
+    }
+
+    fn release(&self, owner: &str) {
+        // Best effort: if Redis is unreachable now, the TTL frees the lease.
+        let _ = self.run(|c| {
+            self.scripts
+                .release
+                .key(&self.lease_key)
+                .arg(owner)
+                .invoke::<i64>(c)
+        });
+    }
+}
+
+fn is_unavailable(e: &RedisError) -> bool {
+    e.is_io_error()
+        || matches!(
+            e.retry_method(),
+            RetryMethod::Reconnect
+                | RetryMethod::ReconnectFromInitialConnections
+                | RetryMethod::WaitAndRetry
+        )
+}
+
+fn redis_error(e: &RedisError) -> Error {
+    if is_unavailable(e) {
+        Error::new(
+            ErrorCode::StoreUnavailable,
+            RefreshTokenState::Unused,
+            format!("Redis is unavailable: {e}"),
+        )
+    } else {
+        store_error(format!("Redis refused an operation: {e}"))
+    }
+}
+
+/// What the scripts compare instead of the refresh token itself. Refresh tokens are long
+/// random secrets, so their hash reveals nothing, and the record stays useless to a reader
+/// of an encrypted store.
+fn fingerprint(refresh_token: Option<&str>) -> String {
+    refresh_token.map_or_else(String::new, |rt| hex(&Sha256::digest(rt.as_bytes())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct RedisLease {
+    inner: Arc<Inner>,
+    owner: String,
+}
+
+impl Lease for RedisLease {}
+
+impl Drop for RedisLease {
+    fn drop(&mut self) {
+        self.inner.release(&self.owner);
+    }
+}
+
+impl TokenStore for RedisStore {
+    fn load(&self) -> Result<Option<Token>, Error> {
+        let inner = &self.inner;
+        let record: Option<String> = inner.run(|c| {
+            redis::cmd("HGET")
+                .arg(&inner.token_key)
+                .arg("token")
+                .query(c)
+        })?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let json = unseal(inner.key.as_ref(), &record, &inner.token_key)?;
+        Token::from_stored_json(json.expose())
+            .map(Some)
+            .ok_or_else(|| store_error(format!("{} does not hold a stored token", inner.token_key)))
+    }
+
+    fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
+        let inner = &self.inner;
+        let record = maybe_seal(inner.key.as_ref(), &new.to_stored_json(), &inner.token_key)?;
+        let expires_at = new
+            .expires_at_unix()
+            .map_or_else(String::new, |s| ((s * 1000.0) as u64).to_string());
+        let (expected, replacement) = (fingerprint(expected), fingerprint(new.refresh_token()));
+        let version: i64 = inner.run(|c| {
+            inner
+                .scripts
+                .compare_and_swap
+                .key(&inner.token_key)
+                .arg(&expected)
+                .arg(&replacement)
+                .arg(record.expose())
+                .arg(&expires_at)
+                .invoke(c)
+        })?;
+        Ok(version != 0)
+    }
+
+    fn lease(&self, ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
+        let inner = &self.inner;
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| store_error(format!("no randomness for a lease owner: {e}")))?;
+        let owner = format!("{}:{}", std::process::id(), hex(&nonce));
+        let ttl_ms = ttl.as_millis().max(1) as u64;
+        let deadline = Instant::now() + wait;
+        // Poll with backoff: a refresh takes milliseconds to seconds.
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let acquired: i64 = inner.run(|c| {
+                inner
+                    .scripts
+                    .acquire
+                    .key(&inner.lease_key)
+                    .arg(&owner)
+                    .arg(ttl_ms)
+                    .invoke(c)
+            })?;
+            if acquired == 1 {
+                return Ok(Some(Box::new(RedisLease {
+                    inner: inner.clone(),
+                    owner,
+                })));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
