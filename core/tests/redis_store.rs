@@ -1,0 +1,536 @@
+//! RedisStore against a private redis-server and the real token server: the primitives,
+//! encryption at rest, processes as hosts, lease holders killed mid-refresh, and Redis
+//! going away and coming back empty.
+#![cfg(feature = "redis")]
+
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oauth_refresh::{
+    Client, EncryptionKey, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, RedisStore,
+    RefreshTokenRequest, Token, TokenManager, TokenStore,
+};
+use redis::Commands;
+use token_server::{RedisServer, TokenServer};
+
+mod support;
+use support::{credentials, seed_token, spread, temp_dir, worker};
+
+/// Starts a private Redis, or returns from the test saying why it was skipped.
+macro_rules! redis_or_skip {
+    ($name:expr) => {
+        match RedisServer::start($name) {
+            Some(redis) => redis,
+            None => return,
+        }
+    };
+}
+
+fn raw(redis: &RedisServer) -> redis::Connection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+fn token_with(server: &TokenServer, seed: &str) -> Token {
+    seed_token(server, seed, "ok")
+}
+
+#[test]
+fn compare_and_swap_is_keyed_on_the_refresh_token_and_versions_the_record() {
+    let redis = redis_or_skip!("cas");
+    let server = TokenServer::start();
+    let store = RedisStore::new(&redis.url(), "t", "acct-1").unwrap();
+    let other_account = RedisStore::new(&redis.url(), "t", "acct-2").unwrap();
+    let (a, b) = (
+        token_with(&server, "seed-cas-a"),
+        token_with(&server, "seed-cas-b"),
+    );
+
+    assert!(store.load().unwrap().is_none());
+    assert!(
+        !store.compare_and_swap(Some("nope"), &a).unwrap(),
+        "not empty-expected"
+    );
+    assert!(store.compare_and_swap(None, &a).unwrap());
+    assert!(
+        !store.compare_and_swap(None, &b).unwrap(),
+        "no longer empty"
+    );
+    let a_rt = a.refresh_token().unwrap();
+    assert!(!store.compare_and_swap(Some("other"), &b).unwrap());
+    assert!(store.compare_and_swap(Some(a_rt), &b).unwrap());
+    assert!(
+        store.compare_and_swap(Some(a_rt), &b).unwrap(),
+        "a retried swap that already happened reports success"
+    );
+    assert_eq!(
+        store.load().unwrap().unwrap().access_token(),
+        b.access_token()
+    );
+    assert!(
+        other_account.load().unwrap().is_none(),
+        "accounts do not share keys"
+    );
+
+    let mut conn = raw(&redis);
+    assert_eq!(store.token_key(), "t:acct-1:token");
+    let version: i64 = conn.hget(store.token_key(), "version").unwrap();
+    assert_eq!(version, 2, "two writes");
+    let expires_at: u64 = conn.hget(store.token_key(), "expires_at").unwrap();
+    let expected = (b.expires_at_unix().unwrap() * 1000.0) as u64;
+    assert!(expires_at.abs_diff(expected) <= 1);
+}
+
+#[test]
+fn the_lease_has_one_holder_expires_and_is_released_only_by_its_owner() {
+    let redis = redis_or_skip!("lease");
+    let store = RedisStore::new(&redis.url(), "t", "lease").unwrap();
+    let short = Duration::from_millis(20);
+    let first = store
+        .lease(Duration::from_secs(10), short)
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .lease(Duration::from_secs(10), short)
+        .unwrap()
+        .is_none());
+    let mut conn = raw(&redis);
+    let owner: String = conn.get(store.lease_key()).unwrap();
+    assert!(owner.starts_with(&format!("{}:", std::process::id())));
+    drop(first);
+    let second = store
+        .lease(Duration::from_millis(200), short)
+        .unwrap()
+        .unwrap();
+    // The holder "dies" (never releases): after the TTL another takes over, and the dead
+    // one's late release does not free the new holder's lease.
+    std::mem::forget(second);
+    let started = Instant::now();
+    let third = store
+        .lease(Duration::from_secs(10), Duration::from_secs(5))
+        .unwrap()
+        .expect("the dead holder's lease expires");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    let stale = RedisStore::new(&redis.url(), "t", "lease").unwrap();
+    let _: i64 = redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+    )
+    .key(stale.lease_key())
+    .arg(&owner)
+    .invoke(&mut conn)
+    .unwrap();
+    assert!(conn.exists::<_, bool>(store.lease_key()).unwrap());
+    drop(third);
+    assert!(!conn.exists::<_, bool>(store.lease_key()).unwrap());
+}
+
+#[test]
+fn encrypted_stores_hold_no_token_bytes_and_refuse_a_wrong_key() {
+    let redis = redis_or_skip!("seal");
+    let server = TokenServer::start();
+    let token = token_with(&server, "seed-seal");
+    let key = EncryptionKey::from_bytes(&[7; 32]).unwrap();
+    let wrong = EncryptionKey::from_bytes(&[8; 32]).unwrap();
+    let secrets = [token.access_token(), token.refresh_token().unwrap()];
+
+    let store = RedisStore::new(&redis.url(), "t", "seal")
+        .unwrap()
+        .with_encryption(key.clone());
+    assert!(store.compare_and_swap(None, &token).unwrap());
+    let mut conn = raw(&redis);
+    let everything: Vec<String> = conn.hvals(store.token_key()).unwrap();
+    for secret in secrets {
+        assert!(everything.iter().all(|v| !v.contains(secret)));
+    }
+    assert_eq!(
+        store.load().unwrap().unwrap().access_token(),
+        token.access_token()
+    );
+    let swapped = RedisStore::new(&redis.url(), "t", "seal").unwrap();
+    for (label, reader) in [
+        ("wrong key", swapped.with_encryption(wrong.clone())),
+        (
+            "no key",
+            RedisStore::new(&redis.url(), "t", "seal").unwrap(),
+        ),
+    ] {
+        let err = reader.load().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::StoreDecrypt, "{label}: {err}");
+    }
+    // A record moved to another account's key does not open there.
+    let record: String = conn.hget(store.token_key(), "token").unwrap();
+    let _: () = conn.hset("t:other:token", "token", record).unwrap();
+    let other = RedisStore::new(&redis.url(), "t", "other")
+        .unwrap()
+        .with_encryption(key.clone());
+    assert_eq!(other.load().unwrap_err().code(), ErrorCode::StoreDecrypt);
+
+    let dir = temp_dir("seal");
+    let file = dir.join("token.json");
+    let sealed_file = FileStore::new(&file).with_encryption(key.clone());
+    assert!(sealed_file.compare_and_swap(None, &token).unwrap());
+    let contents = std::fs::read_to_string(&file).unwrap();
+    for secret in secrets {
+        assert!(!contents.contains(secret));
+    }
+    assert_eq!(
+        sealed_file.load().unwrap().unwrap().access_token(),
+        token.access_token()
+    );
+    for reader in [
+        FileStore::new(&file).with_encryption(wrong),
+        FileStore::new(&file),
+    ] {
+        assert_eq!(reader.load().unwrap_err().code(), ErrorCode::StoreDecrypt);
+    }
+    // The manager reports it too, before sending anything.
+    let client = Arc::new(Client::new(format!("{}/seal/ok/token", server.url())).unwrap());
+    let manager = TokenManager::new(
+        client,
+        credentials("seed-unused"),
+        Arc::new(FileStore::new(&file)),
+    );
+    assert_eq!(
+        manager.access_token().unwrap_err().code(),
+        ErrorCode::StoreDecrypt
+    );
+    assert_eq!(server.token_requests("seal"), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_settings_are_invalid_input_and_never_echo_the_url() {
+    for (url, prefix, account) in [
+        ("http://:hunter2@127.0.0.1:1", "p", "a"),
+        ("redis://127.0.0.1:1", "", "a"),
+        ("redis://127.0.0.1:1", "p", ""),
+    ] {
+        let Err(err) = RedisStore::new(url, prefix, account) else {
+            panic!("{url} {prefix:?} {account:?} was accepted");
+        };
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        assert!(!format!("{err} {err:?}").contains("hunter2"));
+    }
+}
+
+#[test]
+fn an_unreachable_redis_is_store_unavailable_and_sends_nothing() {
+    let server = TokenServer::start();
+    let store = RedisStore::new(
+        server.refused_url().replace("http", "redis").as_str(),
+        "t",
+        "a",
+    )
+    .unwrap()
+    .with_timeout(Duration::from_millis(500));
+    let client = Arc::new(Client::new(format!("{}/unreach/ok/token", server.url())).unwrap());
+    let manager = TokenManager::new(client, credentials("seed-unreach"), Arc::new(store));
+    let err = manager.access_token().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::StoreUnavailable, "{err}");
+    assert_eq!(
+        err.refresh_token_state(),
+        oauth_refresh::RefreshTokenState::Unused
+    );
+    assert_eq!(server.token_requests("unreach"), 0);
+}
+
+fn manager_over(
+    redis: &RedisServer,
+    url: &str,
+    seed: &str,
+    options: ManagerOptions,
+) -> TokenManager {
+    let store = RedisStore::new(&redis.url(), "t", seed)
+        .unwrap()
+        .with_timeout(Duration::from_millis(500));
+    TokenManager::new(
+        Arc::new(Client::new(url).unwrap()),
+        credentials(seed),
+        Arc::new(store),
+    )
+    .with_options(options)
+}
+
+#[test]
+fn while_redis_is_down_a_valid_token_is_served_and_refreshing_waits() {
+    let mut redis = redis_or_skip!("down");
+    let server = TokenServer::start();
+    // Tokens live 2 s; the refresh window opens after 0.5 s.
+    let url = format!("{}/down/family,expires=2/token", server.url());
+    let options = ManagerOptions {
+        min_window: Duration::from_millis(1500),
+        jitter: 0.0,
+        ..ManagerOptions::default()
+    };
+    let manager = manager_over(&redis, &url, "seed-down", options);
+    let first = manager.access_token().unwrap();
+    redis.stop();
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        manager.access_token().unwrap(),
+        first,
+        "due for refresh, Redis down, token still valid: served"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let err = manager.access_token().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::StoreUnavailable, "{err}");
+    assert_eq!(
+        server.token_requests("down"),
+        1,
+        "never refreshed uncoordinated"
+    );
+
+    // Redis comes back empty: the manager reseeds it from memory and refreshes once.
+    redis.restart();
+    let second = manager.access_token().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(server.token_requests("down"), 2);
+    let stored = RedisStore::new(&redis.url(), "t", "seed-down")
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(
+        stored.unwrap().refresh_token(),
+        server.current_refresh_token("seed-down").as_deref()
+    );
+}
+
+#[test]
+fn refreshing_without_the_store_is_opt_in_and_stored_when_redis_returns() {
+    let mut redis = redis_or_skip!("optin");
+    let server = TokenServer::start();
+    let url = format!("{}/optin/family,expires=1/token", server.url());
+    let options = ManagerOptions {
+        min_window: Duration::from_millis(100),
+        refresh_without_store: true,
+        ..ManagerOptions::default()
+    };
+    let manager = manager_over(&redis, &url, "seed-optin", options);
+    let first = manager.access_token().unwrap();
+    redis.stop();
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = manager.access_token().unwrap();
+    assert_ne!(
+        second, first,
+        "refreshed although Redis is down: the caller opted in"
+    );
+    redis.restart();
+    manager.invalidate();
+    manager.access_token().unwrap();
+    assert_eq!(
+        server.token_requests("optin"),
+        3,
+        "no invalid_grant, no retry"
+    );
+    let stored = RedisStore::new(&redis.url(), "t", "seed-optin")
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(
+        stored.unwrap().refresh_token(),
+        server.current_refresh_token("seed-optin").as_deref()
+    );
+}
+
+fn spawn_worker(
+    dialect: &str,
+    url: &str,
+    redis: &RedisServer,
+    prefix: &str,
+    seconds: u64,
+) -> Child {
+    Command::new(worker())
+        .args([dialect, url, &redis.url(), &seconds.to_string()])
+        .env("WORKER_PREFIX", prefix)
+        .env("WORKER_LEASE_TTL_MS", "400")
+        .stdout(Stdio::piped())
+        .stderr(if seconds == 0 {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        })
+        .spawn()
+        .expect("run `cargo test`, which builds the manager_worker example")
+}
+
+/// Waits for every worker and returns their summaries; each must have succeeded.
+fn finish(workers: Vec<Child>) -> Vec<String> {
+    workers
+        .into_iter()
+        .map(|w| {
+            let out = w.wait_with_output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success(), "a worker failed: {text}");
+            assert!(text.contains(" invalid_grant=0 "), "{text}");
+            text
+        })
+        .collect()
+}
+
+fn counter(summary: &str, name: &str) -> u64 {
+    summary
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {summary}"))
+}
+
+#[test]
+fn eight_hosts_share_one_rotating_token_across_twenty_expiries() {
+    let redis = redis_or_skip!("hosts");
+    let server = TokenServer::start();
+    let seed = "seed-hosts";
+    let store = RedisStore::new(&redis.url(), "hosts", "acct").unwrap();
+    store
+        .compare_and_swap(None, &seed_token(&server, seed, "expires=1"))
+        .unwrap();
+    // Tokens live 1 s and are refreshed 50 ms before expiry; reuse revokes the family.
+    let url = format!("{}/hosts/family,expires=1/token", server.url());
+    let seconds = 20;
+    let workers = (0..8)
+        .map(|_| spawn_worker("rfc", &url, &redis, "hosts", seconds))
+        .collect();
+    let summaries = finish(workers);
+    let requests = server.token_requests("hosts");
+    let refreshes: u64 = summaries.iter().map(|s| counter(s, "refreshes")).sum();
+    assert_eq!(
+        refreshes, requests,
+        "every request was one worker's refresh"
+    );
+    assert!(
+        (seconds - 2..=seconds + 3).contains(&requests),
+        "{requests} refreshes in {seconds} s: one per expiry, never one per host"
+    );
+    assert_eq!(
+        store.load().unwrap().unwrap().refresh_token(),
+        server.current_refresh_token(seed).as_deref()
+    );
+}
+
+/// The pid in the lease's owner (`pid:random`), if someone holds it.
+fn lease_holder(conn: &mut redis::Connection, store: &RedisStore) -> Option<u32> {
+    let owner: Option<String> = conn.get(store.lease_key()).unwrap();
+    owner?.split(':').next()?.parse().ok()
+}
+
+fn version(conn: &mut redis::Connection, store: &RedisStore) -> i64 {
+    conn.hget::<_, _, Option<i64>>(store.token_key(), "version")
+        .unwrap()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_lease_holder_killed_mid_refresh_is_taken_over_fifty_times() {
+    let redis = redis_or_skip!("kill");
+    let server = TokenServer::start();
+    let seed = "seed-rkill";
+    let store = RedisStore::new(&redis.url(), "kill", "acct").unwrap();
+    store
+        .compare_and_swap(None, &seed_token(&server, seed, "ok"))
+        .unwrap();
+    // Gusto revokes a refresh token only when its successor is used, so a holder killed
+    // after the server rotated leaves a stored token that still works (see tests/manager.rs).
+    // Each refresh takes 30 ms, so the holder is usually killed with its request in flight.
+    let base = format!("{}/rkill/lazy,delay=30", server.url());
+    let mut workers: Vec<Child> = (0..3)
+        .map(|_| spawn_worker("gusto", &base, &redis, "kill", 0))
+        .collect();
+    let mut conn = raw(&redis);
+    for round in 0..50u64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let holder = loop {
+            if let Some(pid) = lease_holder(&mut conn, &store) {
+                if let Some(i) = workers.iter().position(|w| w.id() == pid) {
+                    break i;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: nobody took the lease"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        std::thread::sleep(Duration::from_millis(spread(round) % 25));
+        let before = version(&mut conn, &store);
+        let mut victim = workers.swap_remove(holder);
+        victim.kill().unwrap(); // SIGKILL
+        victim.wait().unwrap();
+        workers.push(spawn_worker("gusto", &base, &redis, "kill", 0));
+        // Another process completes a refresh once the dead holder's lease expires.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while version(&mut conn, &store) <= before {
+            assert!(Instant::now() < deadline, "round {round}: no one took over");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    for mut w in workers {
+        w.kill().unwrap();
+        w.wait().unwrap();
+    }
+    // Nothing was lost: the stored token is one the server accepts.
+    let stored = store
+        .load()
+        .unwrap()
+        .expect("the store always holds a token");
+    let checker = Client::gusto(GustoEnvironment::from_str(&base).unwrap())
+        .build()
+        .unwrap();
+    let next = checker
+        .refresh(&RefreshTokenRequest::new(
+            "app",
+            "secret-app",
+            stored.refresh_token().unwrap(),
+        ))
+        .unwrap_or_else(|e| panic!("the stored token was refused: {e}"));
+    assert!(server.use_access_token("rkill", next.access_token()));
+}
+
+#[test]
+fn hosts_recover_when_redis_restarts_empty() {
+    let mut redis = redis_or_skip!("restart");
+    let server = TokenServer::start();
+    let seed = "seed-restart";
+    let store = RedisStore::new(&redis.url(), "restart", "acct").unwrap();
+    store
+        .compare_and_swap(None, &seed_token(&server, seed, "expires=1"))
+        .unwrap();
+    let url = format!("{}/restart/family,expires=1/token", server.url());
+    let seconds = 9;
+    let workers = (0..4)
+        .map(|_| spawn_worker("rfc", &url, &redis, "restart", seconds))
+        .collect();
+    // Stop Redis at a quiet moment, 300 ms after a refresh, when every host has adopted it:
+    // a restart loses what only Redis knew, and a host still holding the token before would
+    // then reuse it (the README says why Redis should persist).
+    std::thread::sleep(Duration::from_secs(2));
+    let seen = server.token_requests("restart");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.token_requests("restart") == seen {
+        assert!(Instant::now() < deadline, "no refresh to stop after");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    redis.stop();
+    std::thread::sleep(Duration::from_millis(2500)); // past the token's expiry
+    let during = server.token_requests("restart");
+    redis.restart();
+    let summaries = finish(workers);
+    let unavailable: u64 = summaries
+        .iter()
+        .map(|s| counter(s, "store_unavailable"))
+        .sum();
+    assert!(unavailable > 0, "the outage was felt: {summaries:?}");
+    assert!(
+        server.token_requests("restart") > during,
+        "refreshing resumed"
+    );
+    assert_eq!(
+        store.load().unwrap().unwrap().refresh_token(),
+        server.current_refresh_token(seed).as_deref(),
+        "reseeded from memory and refreshed, with no double use"
+    );
+}
