@@ -1,6 +1,7 @@
 # `make help` lists the targets. `make demo` and `make test` are all a fresh machine needs.
 CARGO ?= cargo
 SERVER := scripts/with-token-server.sh
+REDIS := scripts/with-redis.sh
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -50,8 +51,8 @@ python: $(VENV)/.installed ## Build the Python wheel and install it into .venv
 	$(VENV)/bin/maturin build --release -q -i $(PY) -m bindings-python/Cargo.toml -o target/wheels
 	$(PY) -m pip install -q --force-reinstall --no-deps target/wheels/*.whl
 
-test-python: python build ## The Python suite (pytest) and the stub check (mypy.stubtest)
-	cd bindings-python/tests && ../../$(PY) -m pytest -q -p no:cacheprovider .
+test-python: python build redis-server ## The Python suite (pytest) and the stub check (mypy.stubtest)
+	cd bindings-python/tests && ../../$(REDIS) ../../$(PY) -m pytest -q -p no:cacheprovider -rs .
 	cd bindings-python/tests && ../../$(PY) -m mypy.stubtest oauth_refresh --allowlist ../stubtest-allowlist.txt
 
 # Node: npm ci, then `napi build`, which also regenerates index.js and index.d.ts; CI fails

@@ -25,6 +25,8 @@ fn class_name(code: ErrorCode) -> &'static str {
         ErrorCode::Tls => "TlsError",
         ErrorCode::InvalidResponse => "InvalidResponseError",
         ErrorCode::StoreFailed => "StoreFailedError",
+        ErrorCode::StoreUnavailable => "StoreUnavailableError",
+        ErrorCode::StoreDecrypt => "StoreDecryptError",
         // A code added to the core later still raises the documented base class.
         _ => "OAuthRefreshError",
     }

@@ -25,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<manager::TokenManager>()?;
     m.add_class::<manager::MemoryStore>()?;
     m.add_class::<manager::FileStore>()?;
+    m.add_class::<manager::RedisStore>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

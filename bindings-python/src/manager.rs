@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oauth_refresh::{Credentials, ManagerOptions, Secret, TokenStore};
+use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -31,8 +31,65 @@ pub struct FileStore(Arc<oauth_refresh::FileStore>);
 #[pymethods]
 impl FileStore {
     #[new]
-    fn new(path: PathBuf) -> Self {
-        FileStore(Arc::new(oauth_refresh::FileStore::new(path)))
+    #[pyo3(signature = (path, *, encryption_key=None))]
+    fn new(py: Python<'_>, path: PathBuf, encryption_key: Option<KeyInput>) -> PyResult<Self> {
+        let mut store = oauth_refresh::FileStore::new(path);
+        if let Some(key) = encryption_key {
+            store = store.with_encryption(key.parse(py)?);
+        }
+        Ok(FileStore(Arc::new(store)))
+    }
+}
+
+/// Keeps the token in Redis, shared by the processes of many hosts.
+#[pyclass(frozen, module = "oauth_refresh", name = "RedisStore")]
+pub struct RedisStore(Arc<oauth_refresh::RedisStore>);
+
+#[pymethods]
+impl RedisStore {
+    #[new]
+    #[pyo3(signature = (url, *, account, prefix="oauth-refresh".to_owned(), encryption_key=None, timeout=2.0))]
+    fn new(
+        py: Python<'_>,
+        url: String,
+        account: String,
+        prefix: String,
+        encryption_key: Option<KeyInput>,
+        timeout: f64,
+    ) -> PyResult<Self> {
+        let timeout = Duration::try_from_secs_f64(timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| invalid_input(py, "timeout must be a positive number of seconds"))?;
+        let mut store = oauth_refresh::RedisStore::new(&url, &prefix, &account)
+            .map_err(|e| to_pyerr(py, &e))?
+            .with_timeout(timeout);
+        if let Some(key) = encryption_key {
+            store = store.with_encryption(key.parse(py)?);
+        }
+        Ok(RedisStore(Arc::new(store)))
+    }
+
+    fn __repr__(&self) -> String {
+        // The URL may hold a password: show only the key.
+        format!("RedisStore(key={:?})", self.0.token_key())
+    }
+}
+
+/// An encryption key as Python passes it: 32 raw bytes, or hex / base64 text.
+#[derive(FromPyObject)]
+pub enum KeyInput {
+    Bytes(Vec<u8>),
+    Text(String),
+}
+
+impl KeyInput {
+    fn parse(self, py: Python<'_>) -> PyResult<EncryptionKey> {
+        match self {
+            KeyInput::Bytes(bytes) => EncryptionKey::from_bytes(&bytes),
+            KeyInput::Text(text) => EncryptionKey::parse(&text),
+        }
+        .map_err(|e| to_pyerr(py, &e))
     }
 }
 
@@ -45,7 +102,7 @@ pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
 #[pymethods]
 impl TokenManager {
     #[new]
-    #[pyo3(signature = (client, client_id, client_secret, refresh_token=None, *, store=None, on_refresh=None, scope=None, redirect_uri=None, min_window=30.0))]
+    #[pyo3(signature = (client, client_id, client_secret, refresh_token=None, *, store=None, on_refresh=None, scope=None, redirect_uri=None, min_window=30.0, refresh_without_store=false))]
     #[allow(clippy::too_many_arguments)] // one per Python keyword argument
     fn new(
         py: Python<'_>,
@@ -58,17 +115,20 @@ impl TokenManager {
         scope: Option<String>,
         redirect_uri: Option<String>,
         min_window: f64,
+        refresh_without_store: bool,
     ) -> PyResult<Self> {
         let store: Arc<dyn TokenStore> = match store {
             None => Arc::new(oauth_refresh::MemoryStore::new()),
             Some(s) => {
                 if let Ok(file) = s.cast::<FileStore>() {
                     file.get().0.clone()
+                } else if let Ok(redis) = s.cast::<RedisStore>() {
+                    redis.get().0.clone()
                 } else if let Ok(memory) = s.cast::<MemoryStore>() {
                     memory.get().0.clone()
                 } else {
                     return Err(pyo3::exceptions::PyTypeError::new_err(
-                        "store must be a MemoryStore or a FileStore",
+                        "store must be a MemoryStore, a FileStore or a RedisStore",
                     ));
                 }
             }
@@ -85,6 +145,7 @@ impl TokenManager {
         };
         let options = ManagerOptions {
             min_window,
+            refresh_without_store,
             ..ManagerOptions::default()
         };
         let mut manager =

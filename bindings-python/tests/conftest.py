@@ -45,3 +45,17 @@ def server():
     s = TokenServer()
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The private redis-server `scripts/with-redis.sh` started for this run."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip(os.environ.get("REDIS_SKIP", "REDIS_URL is not set: run under scripts/with-redis.sh"))
+    return url
+
+
+def redis_cli(url: str, *args: str) -> str:
+    """One command through redis-cli, for assertions on what is stored."""
+    return subprocess.run(["redis-cli", "-u", url, *args], check=True, capture_output=True, text=True).stdout

@@ -17,13 +17,24 @@ from ._errors import (
     OAuthRefreshError,
     RateLimitedError,
     ServerError,
+    StoreDecryptError,
     StoreFailedError,
+    StoreUnavailableError,
     TimeoutError,
     TlsError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
-from ._native import Client, FileStore, MemoryStore, RefreshTokenRequest, Token, TokenManager, __version__
+from ._native import (
+    Client,
+    FileStore,
+    MemoryStore,
+    RedisStore,
+    RefreshTokenRequest,
+    Token,
+    TokenManager,
+    __version__,
+)
 
 __all__ = [
     "Client",
@@ -39,9 +50,12 @@ __all__ = [
     "MemoryStore",
     "OAuthRefreshError",
     "RateLimitedError",
+    "RedisStore",
     "RefreshTokenRequest",
     "ServerError",
+    "StoreDecryptError",
     "StoreFailedError",
+    "StoreUnavailableError",
     "TimeoutError",
     "TlsError",
     "Token",

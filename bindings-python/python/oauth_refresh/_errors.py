@@ -91,3 +91,15 @@ class InvalidResponseError(OAuthRefreshError):
 
 class StoreFailedError(OAuthRefreshError):
     """A token store could not be read or written."""
+
+
+class StoreUnavailableError(OAuthRefreshError, builtins.ConnectionError):
+    """The store (Redis) could not be reached when a refresh had to be coordinated.
+
+    Nothing was sent: the refresh token is unchanged. A still-valid token is served instead
+    of this error; it is raised only once the token has expired."""
+
+
+class StoreDecryptError(OAuthRefreshError):
+    """A stored token could not be decrypted: wrong key, or a key for a plain store (or none
+    for an encrypted one)."""

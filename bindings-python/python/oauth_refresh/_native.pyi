@@ -2,7 +2,7 @@ from datetime import datetime
 from os import PathLike
 from typing import Any, Callable, Coroutine, Mapping, Optional, Union, final, overload
 
-__all__ = ["Client", "FileStore", "MemoryStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__"]
+__all__ = ["Client", "FileStore", "MemoryStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__"]
 
 __version__: str
 
@@ -129,9 +129,31 @@ class MemoryStore:
 
 @final
 class FileStore:
-    """Keeps the token in a JSON file (mode 0600) shared by the processes of one host."""
+    """Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
 
-    def __new__(cls, path: Union[str, PathLike[str]]) -> FileStore: ...
+    With ``encryption_key`` (32 bytes, or 64 hex digits / base64 text) the file holds the
+    token sealed with XChaCha20-Poly1305."""
+
+    def __new__(
+        cls, path: Union[str, PathLike[str]], *, encryption_key: Union[bytes, str, None] = None
+    ) -> FileStore: ...
+
+@final
+class RedisStore:
+    """Keeps the token in Redis, shared by the processes of many hosts.
+
+    Keys are ``{prefix}:{account}:token`` and ``{prefix}:{account}:lease``. Nothing connects
+    until first use. ``timeout`` bounds connecting and each answer, in seconds."""
+
+    def __new__(
+        cls,
+        url: str,
+        *,
+        account: str,
+        prefix: str = "oauth-refresh",
+        encryption_key: Union[bytes, str, None] = None,
+        timeout: float = 2.0,
+    ) -> RedisStore: ...
 
 @final
 class TokenManager:
@@ -144,11 +166,12 @@ class TokenManager:
         client_secret: str,
         refresh_token: Optional[str] = None,
         *,
-        store: Union[MemoryStore, FileStore, None] = None,
+        store: Union[MemoryStore, FileStore, RedisStore, None] = None,
         on_refresh: Optional[Callable[[Token], object]] = None,
         scope: Optional[str] = None,
         redirect_uri: Optional[str] = None,
         min_window: float = 30.0,
+        refresh_without_store: bool = False,
     ) -> TokenManager: ...
     def access_token(self) -> str: ...
     def token(self) -> Token: ...
