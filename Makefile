@@ -63,9 +63,9 @@ node: ## Build the Node addon (npm ci, napi build) and regenerate index.js / ind
 	cd bindings-node && npm ci --no-audit --no-fund --loglevel=error
 	cd bindings-node && $(NAPI_BUILD)
 
-test-node: node build ## The Node suite (node --test), the .d.ts check (tsc) and the drift check
+test-node: node build redis-server ## The Node suite (node --test), the .d.ts check (tsc) and the drift check
 	git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts
-	cd bindings-node && node --test --test-reporter=tap tests/ | tee ../target/node-tests.tap
+	cd bindings-node && ../$(REDIS) node --test --test-reporter=tap tests/ | tee ../target/node-tests.tap
 	grep -Eq '^# pass [1-9]' target/node-tests.tap
 	grep -Eq '^# fail 0$$' target/node-tests.tap
 	cd bindings-node && npx tsc -p tests/types/tsconfig.json

@@ -7,6 +7,7 @@ export declare class OAuthRefreshError extends Error {
     | 'INVALID_INPUT' | 'INVALID_GRANT' | 'INVALID_CLIENT' | 'INVALID_REQUEST' | 'INVALID_SCOPE'
     | 'UNAUTHORIZED_CLIENT' | 'UNSUPPORTED_GRANT_TYPE' | 'RATE_LIMITED' | 'SERVER_ERROR'
     | 'HTTP_STATUS' | 'TIMEOUT' | 'CONNECTION' | 'TLS' | 'INVALID_RESPONSE' | 'STORE_FAILED'
+    | 'STORE_UNAVAILABLE' | 'STORE_DECRYPT'
   /** `'unused'`: safe to retry with it; `'rejected'`: authorize again; `'unknown'`: it may be consumed. */
   readonly refreshTokenState: 'unused' | 'rejected' | 'unknown'
   /** A retry with the same refresh token may succeed and cannot burn it. */

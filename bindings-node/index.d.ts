@@ -7,6 +7,7 @@ export declare class OAuthRefreshError extends Error {
     | 'INVALID_INPUT' | 'INVALID_GRANT' | 'INVALID_CLIENT' | 'INVALID_REQUEST' | 'INVALID_SCOPE'
     | 'UNAUTHORIZED_CLIENT' | 'UNSUPPORTED_GRANT_TYPE' | 'RATE_LIMITED' | 'SERVER_ERROR'
     | 'HTTP_STATUS' | 'TIMEOUT' | 'CONNECTION' | 'TLS' | 'INVALID_RESPONSE' | 'STORE_FAILED'
+    | 'STORE_UNAVAILABLE' | 'STORE_DECRYPT'
   /** `'unused'`: safe to retry with it; `'rejected'`: authorize again; `'unknown'`: it may be consumed. */
   readonly refreshTokenState: 'unused' | 'rejected' | 'unknown'
   /** A retry with the same refresh token may succeed and cannot burn it. */
@@ -55,7 +56,13 @@ export declare class Client {
 /** Keeps the token in a JSON file (mode 0600) shared by the processes of one host. */
 export declare class FileStore {
   /** A store at `path`; nothing is created until the first write. */
-  constructor(path: string)
+  constructor(path: string, options?: FileStoreOptions)
+}
+
+/** Keeps the token in Redis, shared by the processes of many hosts. */
+export declare class RedisStore {
+  /** A store; nothing connects until first use. */
+  constructor(options: RedisStoreOptions)
 }
 
 /**
@@ -96,12 +103,12 @@ export declare class Token {
 
 /**
  * Serves a valid access token for one account, refreshing it once when needed (across
- * concurrent calls, and across processes sharing a `FileStore`), storing each new token
- * before returning it.
+ * concurrent calls, processes sharing a `FileStore`, and hosts sharing a `RedisStore`),
+ * storing each new token before returning it.
  */
 export declare class TokenManager {
   /** A manager; without a store the token lives in this process only. */
-  constructor(client: Client, options: TokenManagerOptions, store?: FileStore | undefined | null)
+  constructor(client: Client, options: TokenManagerOptions, store?: FileStore | RedisStore | undefined | null)
   /** A valid access token; refreshes on the libuv pool when needed. */
   accessToken(): Promise<string>
   /** `accessToken`, blocking the calling thread. */
@@ -138,6 +145,15 @@ export interface ClientOptions {
   userAgent?: string
 }
 
+/** Options for `new FileStore(path, options?)`. */
+export interface FileStoreOptions {
+  /**
+   * Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
+   * base64 text.
+   */
+  encryptionKey?: string | Uint8Array
+}
+
 /** Options for `Client.gusto(...)`. */
 export interface GustoOptions {
   /** `'demo'` (default), `'production'`, or a base URL. */
@@ -158,6 +174,23 @@ export interface GustoOptions {
   caFile?: string
   /** Replaces the default `oauth-refresh/<version> (node)`. */
   userAgent?: string
+}
+
+/** Options for `new RedisStore(options)`. */
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  url: string
+  /** The account whose token this is (keys are `{prefix}:{account}:token` and `:lease`). */
+  account: string
+  /** Key prefix (default "oauth-refresh"). */
+  prefix?: string
+  /**
+   * Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
+   * base64 text.
+   */
+  encryptionKey?: string | Uint8Array
+  /** How long to wait to connect, and for each answer (default 2000). */
+  timeoutMs?: number
 }
 
 /** Options for one `refresh` call. */
@@ -207,4 +240,9 @@ export interface TokenManagerOptions {
   redirectUri?: string
   /** Refresh at least this long before expiry (default 30000). */
   minWindowMs?: number
+  /**
+   * When the store cannot be reached and the token has expired, refresh anyway without
+   * coordination (default false: another host could then reuse the same refresh token).
+   */
+  refreshWithoutStore?: boolean
 }

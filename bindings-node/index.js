@@ -837,5 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
 module.exports.FileStore = nativeBinding.FileStore
+module.exports.RedisStore = nativeBinding.RedisStore
 module.exports.Token = nativeBinding.Token
 module.exports.TokenManager = nativeBinding.TokenManager

@@ -60,6 +60,8 @@ fn code(code: ErrorCode) -> &'static str {
         ErrorCode::Tls => "TLS",
         ErrorCode::InvalidResponse => "INVALID_RESPONSE",
         ErrorCode::StoreFailed => "STORE_FAILED",
+        ErrorCode::StoreUnavailable => "STORE_UNAVAILABLE",
+        ErrorCode::StoreDecrypt => "STORE_DECRYPT",
         _ => "UNKNOWN",
     }
 }

@@ -1,14 +1,31 @@
-//! `TokenManager` and `FileStore`: the core's manager for Node.
+//! `TokenManager`, `FileStore` and `RedisStore`: the core's manager for Node.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use oauth_refresh::{Credentials, ManagerOptions, Secret, TokenStore};
+use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
 
 use crate::client::{Client, Exchange};
 use crate::error::{convert, invalid_input, to_js_error};
+
+/// An encryption key: 32 bytes, or 64 hex digits / base64 text.
+fn parse_key(env: &Env, key: Either<String, Uint8Array>) -> Result<EncryptionKey> {
+    match key {
+        Either::A(text) => EncryptionKey::parse(&text),
+        Either::B(bytes) => EncryptionKey::from_bytes(&bytes),
+    }
+    .map_err(|e| to_js_error(env, &e))
+}
+
+/// Options for `new FileStore(path, options?)`.
+#[napi(object)]
+pub struct FileStoreOptions {
+    /// Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
+    /// base64 text.
+    pub encryption_key: Option<Either<String, Uint8Array>>,
+}
 
 /// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
 #[napi]
@@ -18,8 +35,63 @@ pub struct FileStore(Arc<oauth_refresh::FileStore>);
 impl FileStore {
     /// A store at `path`; nothing is created until the first write.
     #[napi(constructor)]
-    pub fn new(path: String) -> Self {
-        FileStore(Arc::new(oauth_refresh::FileStore::new(path)))
+    pub fn new(
+        env: Env,
+        path: String,
+        #[napi(ts_arg_type = "FileStoreOptions")] options: Option<Unknown<'_>>,
+    ) -> Result<Self> {
+        let mut store = oauth_refresh::FileStore::new(path);
+        if let Some(options) = options {
+            let o: FileStoreOptions = convert(&env, options, "new FileStore(path, options)")?;
+            if let Some(key) = o.encryption_key {
+                store = store.with_encryption(parse_key(&env, key)?);
+            }
+        }
+        Ok(FileStore(Arc::new(store)))
+    }
+}
+
+/// Options for `new RedisStore(options)`.
+#[napi(object)]
+pub struct RedisStoreOptions {
+    /// `redis://[user:password@]host:port[/db]`.
+    pub url: String,
+    /// The account whose token this is (keys are `{prefix}:{account}:token` and `:lease`).
+    pub account: String,
+    /// Key prefix (default "oauth-refresh").
+    pub prefix: Option<String>,
+    /// Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
+    /// base64 text.
+    pub encryption_key: Option<Either<String, Uint8Array>>,
+    /// How long to wait to connect, and for each answer (default 2000).
+    pub timeout_ms: Option<f64>,
+}
+
+/// Keeps the token in Redis, shared by the processes of many hosts.
+#[napi]
+pub struct RedisStore(Arc<oauth_refresh::RedisStore>);
+
+#[napi]
+impl RedisStore {
+    /// A store; nothing connects until first use.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "RedisStoreOptions")] options: Unknown<'_>,
+    ) -> Result<Self> {
+        let o: RedisStoreOptions = convert(&env, options, "new RedisStore(options)")?;
+        let timeout = Duration::try_from_secs_f64(o.timeout_ms.unwrap_or(2000.0) / 1000.0)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| invalid_input(&env, "timeoutMs must be a positive number"))?;
+        let prefix = o.prefix.as_deref().unwrap_or("oauth-refresh");
+        let mut store = oauth_refresh::RedisStore::new(&o.url, prefix, &o.account)
+            .map_err(|e| to_js_error(&env, &e))?
+            .with_timeout(timeout);
+        if let Some(key) = o.encryption_key {
+            store = store.with_encryption(parse_key(&env, key)?);
+        }
+        Ok(RedisStore(Arc::new(store)))
     }
 }
 
@@ -38,11 +110,14 @@ pub struct TokenManagerOptions {
     pub redirect_uri: Option<String>,
     /// Refresh at least this long before expiry (default 30000).
     pub min_window_ms: Option<f64>,
+    /// When the store cannot be reached and the token has expired, refresh anyway without
+    /// coordination (default false: another host could then reuse the same refresh token).
+    pub refresh_without_store: Option<bool>,
 }
 
 /// Serves a valid access token for one account, refreshing it once when needed (across
-/// concurrent calls, and across processes sharing a `FileStore`), storing each new token
-/// before returning it.
+/// concurrent calls, processes sharing a `FileStore`, and hosts sharing a `RedisStore`),
+/// storing each new token before returning it.
 #[napi]
 pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
 
@@ -54,13 +129,14 @@ impl TokenManager {
         env: Env,
         client: &Client,
         #[napi(ts_arg_type = "TokenManagerOptions")] options: Unknown<'_>,
-        store: Option<&FileStore>,
+        store: Option<Either<&FileStore, &RedisStore>>,
     ) -> Result<Self> {
         let o: TokenManagerOptions = convert(&env, options, "new TokenManager(client, options)")?;
         let min_window = Duration::try_from_secs_f64(o.min_window_ms.unwrap_or(30_000.0) / 1000.0)
             .map_err(|_| invalid_input(&env, "minWindowMs must be a non-negative number"))?;
         let store: Arc<dyn TokenStore> = match store {
-            Some(file) => file.0.clone(),
+            Some(Either::A(file)) => file.0.clone(),
+            Some(Either::B(redis)) => redis.0.clone(),
             None => Arc::new(oauth_refresh::MemoryStore::new()),
         };
         let credentials = Credentials {
@@ -72,6 +148,7 @@ impl TokenManager {
         };
         let options = ManagerOptions {
             min_window,
+            refresh_without_store: o.refresh_without_store.unwrap_or(false),
             ..ManagerOptions::default()
         };
         let manager = oauth_refresh::TokenManager::new(client.0.clone(), credentials, store)

@@ -48,12 +48,12 @@ pub struct RedisStore(Arc<oauth_refresh::RedisStore>);
 #[pymethods]
 impl RedisStore {
     #[new]
-    #[pyo3(signature = (url, *, account, prefix="oauth-refresh".to_owned(), encryption_key=None, timeout=2.0))]
+    #[pyo3(signature = (url, *, account, prefix="oauth-refresh", encryption_key=None, timeout=2.0))]
     fn new(
         py: Python<'_>,
         url: String,
         account: String,
-        prefix: String,
+        prefix: &str,
         encryption_key: Option<KeyInput>,
         timeout: f64,
     ) -> PyResult<Self> {
@@ -61,7 +61,7 @@ impl RedisStore {
             .ok()
             .filter(|t| !t.is_zero())
             .ok_or_else(|| invalid_input(py, "timeout must be a positive number of seconds"))?;
-        let mut store = oauth_refresh::RedisStore::new(&url, &prefix, &account)
+        let mut store = oauth_refresh::RedisStore::new(&url, prefix, &account)
             .map_err(|e| to_pyerr(py, &e))?
             .with_timeout(timeout);
         if let Some(key) = encryption_key {

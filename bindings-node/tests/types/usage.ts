@@ -1,5 +1,5 @@
 // Type-checked with `tsc --noEmit` against the generated index.d.ts; never run.
-import { Client, OAuthRefreshError, Token } from 'oauth-refresh'
+import { Client, FileStore, OAuthRefreshError, RedisStore, Token, TokenManager } from 'oauth-refresh'
 
 async function main(): Promise<string> {
   const client = new Client({ tokenUrl: 'https://auth.example.com/token', bodyEncoding: 'form', clientAuth: 'basic', timeoutMs: 30000, connectTimeoutMs: 10000, maxRetries: 2, headers: {}, allowInsecureHttp: false })
@@ -24,4 +24,13 @@ async function main(): Promise<string> {
   }
 }
 
+function stores(client: Client): TokenManager[] {
+  const key: string | Uint8Array = Math.random() < 0.5 ? '00'.repeat(32) : new Uint8Array(32)
+  const redis = new RedisStore({ url: 'redis://127.0.0.1:6379', account: 'company-1', prefix: 'app', encryptionKey: key, timeoutMs: 2000 })
+  const file = new FileStore('/var/lib/app/token.json', { encryptionKey: key })
+  const options = { clientId: 'id', clientSecret: 'secret', refreshToken: 'rt', minWindowMs: 30000, refreshWithoutStore: false }
+  return [new TokenManager(client, options, redis), new TokenManager(client, options, file)]
+}
+
 void main
+void stores
