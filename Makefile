@@ -75,7 +75,7 @@ test-node: node build redis-server ## The Node suite (node --test), the .d.ts ch
 C_TESTS := target/c-tests
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -pedantic -Ibindings-c/include -I$(C_TESTS)
 STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s
-C_PROGRAMS := api conformance manager
+C_PROGRAMS := api conformance manager redis_store
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=1
 PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
@@ -101,7 +101,7 @@ c-demo:
 	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
 	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/demo
 
-test-c: c build c-demo ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
+test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
 	scripts/ensure-packages.sh valgrind
 	python3 bindings-c/tests/gen_cases.py > $(C_TESTS)/cases.h
 	for p in $(C_PROGRAMS); do \
@@ -112,10 +112,12 @@ test-c: c build c-demo ## The C suite: static, dynamic, ASan+UBSan, valgrind, an
 	    target/debug/liboauth_refresh.a $(STATIC_LIBS) -o $(C_TESTS)/$$p-asan; \
 	done
 	for p in $(C_PROGRAMS); do \
-	  $(SERVER) $(C_TESTS)/$$p-static; \
-	  $(SERVER) $(C_TESTS)/$$p-dynamic; \
-	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(C_TESTS)/$$p-asan; \
-	  $(SERVER) $(VALGRIND) $(C_TESTS)/$$p-static; \
+	  $(SERVER) $(REDIS) $(C_TESTS)/$$p-static; \
+	  export OAUTH_REFRESH_TEST_SECONDS=4; \
+	  $(SERVER) $(REDIS) $(C_TESTS)/$$p-dynamic; \
+	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(REDIS) $(C_TESTS)/$$p-asan; \
+	  $(SERVER) $(REDIS) $(VALGRIND) $(C_TESTS)/$$p-static; \
+	  unset OAUTH_REFRESH_TEST_SECONDS; \
 	done
 	$(SERVER) $(C_TESTS)/demo
 

@@ -76,6 +76,16 @@ typedef enum oauth_refresh_result {
    */
   OAUTH_REFRESH_RESULT_STORE_FAILED = 15,
   /**
+   * The store (Redis) could not be reached when a refresh had to be coordinated; nothing
+   * was sent. A still-valid token is returned instead while there is one.
+   */
+  OAUTH_REFRESH_RESULT_STORE_UNAVAILABLE = 16,
+  /**
+   * A stored token could not be decrypted: wrong key, or a key for a plain store (or
+   * none for an encrypted one).
+   */
+  OAUTH_REFRESH_RESULT_STORE_DECRYPT = 17,
+  /**
    * A required pointer argument was NULL.
    */
   OAUTH_REFRESH_RESULT_NULL_ARGUMENT = 100,
@@ -125,6 +135,13 @@ typedef struct oauth_refresh_error oauth_refresh_error;
  * oauth_refresh_manager_new(), free with oauth_refresh_manager_free().
  */
 typedef struct oauth_refresh_manager oauth_refresh_manager;
+
+/**
+ * Where a manager keeps its token. Create with oauth_refresh_store_file_new() or
+ * oauth_refresh_store_redis_new(); free with oauth_refresh_store_free(). A manager keeps
+ * its own reference, so the store may be freed once the managers using it exist.
+ */
+typedef struct oauth_refresh_store oauth_refresh_store;
 
 /**
  * A token response. Create: oauth_refresh_client_refresh() or
@@ -253,9 +270,19 @@ typedef struct oauth_refresh_manager_options {
   const char *refresh_token;
   /**
    * A JSON file shared by the processes of this host (a FileStore), or NULL to keep the
-   * token in memory.
+   * token in memory. Ignored when `store` is set.
    */
   const char *file_path;
+  /**
+   * A store from oauth_refresh_store_file_new() or oauth_refresh_store_redis_new(), or
+   * NULL. The manager keeps its own reference.
+   */
+  const struct oauth_refresh_store *store;
+  /**
+   * When the store cannot be reached and the token has expired, refresh anyway without
+   * coordination (default false: another host could then reuse the same refresh token).
+   */
+  bool refresh_without_store;
   /**
    * Refresh at least this long before expiry, in ms; 0 means 30000.
    */
@@ -269,6 +296,31 @@ typedef struct oauth_refresh_manager_options {
    */
   void *user_data;
 } oauth_refresh_manager_options;
+
+/**
+ * Store options; start from oauth_refresh_store_options_default(). Strings are borrowed for
+ * the duration of the call that takes them.
+ */
+typedef struct oauth_refresh_store_options {
+  /**
+   * Redis only: the account whose token this is. Required for Redis.
+   */
+  const char *account;
+  /**
+   * Redis only: the key prefix; NULL means "oauth-refresh". Keys are
+   * `{prefix}:{account}:token` and `{prefix}:{account}:lease`.
+   */
+  const char *prefix;
+  /**
+   * Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
+   * (as kept in an environment variable), or NULL to store it in clear.
+   */
+  const char *encryption_key;
+  /**
+   * Redis only: how long to wait to connect and for each answer, in ms; 0 means 2000.
+   */
+  uint64_t timeout_ms;
+} oauth_refresh_store_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -450,6 +502,47 @@ void oauth_refresh_manager_invalidate(const struct oauth_refresh_manager *manage
  * `manager` is NULL or a manager from oauth_refresh_manager_new(), not yet freed.
  */
 void oauth_refresh_manager_free(struct oauth_refresh_manager *manager);
+
+/**
+ * Options with every default.
+ */
+struct oauth_refresh_store_options oauth_refresh_store_options_default(void);
+
+/**
+ * A JSON file (mode 0600) shared by the processes of one host; `options` may be NULL
+ * (only `encryption_key` applies). On success writes `*store_out`; on failure writes
+ * `*error_out` if it is not NULL.
+ *
+ * # Safety
+ * `path` is a C string; `options` is NULL or valid; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_store_file_new(const char *path,
+                                                       const struct oauth_refresh_store_options *options,
+                                                       struct oauth_refresh_store **store_out,
+                                                       struct oauth_refresh_error **error_out);
+
+/**
+ * Redis at `url` (`redis://[user:password@]host:port[/db]`), shared by the processes of
+ * many hosts; `options->account` is required. Nothing connects until first use. On success
+ * writes `*store_out`; on failure writes `*error_out` if it is not NULL.
+ *
+ * # Safety
+ * `url` is a C string; `options` is valid; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_store_redis_new(const char *url,
+                                                        const struct oauth_refresh_store_options *options,
+                                                        struct oauth_refresh_store **store_out,
+                                                        struct oauth_refresh_error **error_out);
+
+/**
+ * Frees a store. NULL is a no-op. Managers created with it keep working.
+ *
+ * # Safety
+ * `store` is NULL or a store from this library, not yet freed.
+ */
+void oauth_refresh_store_free(struct oauth_refresh_store *store);
 
 /**
  * The access token. Valid until the token is freed; NULL if `token` is NULL.

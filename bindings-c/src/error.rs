@@ -42,6 +42,12 @@ pub enum oauth_refresh_result {
     InvalidResponse = 14,
     /// A token store could not be read or written.
     StoreFailed = 15,
+    /// The store (Redis) could not be reached when a refresh had to be coordinated; nothing
+    /// was sent. A still-valid token is returned instead while there is one.
+    StoreUnavailable = 16,
+    /// A stored token could not be decrypted: wrong key, or a key for a plain store (or
+    /// none for an encrypted one).
+    StoreDecrypt = 17,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -68,6 +74,8 @@ impl From<ErrorCode> for oauth_refresh_result {
             ErrorCode::Tls => oauth_refresh_result::Tls,
             ErrorCode::InvalidResponse => oauth_refresh_result::InvalidResponse,
             ErrorCode::StoreFailed => oauth_refresh_result::StoreFailed,
+            ErrorCode::StoreUnavailable => oauth_refresh_result::StoreUnavailable,
+            ErrorCode::StoreDecrypt => oauth_refresh_result::StoreDecrypt,
             // A code added to the core later: still a failure, never OK.
             _ => oauth_refresh_result::Panic,
         }
@@ -277,6 +285,8 @@ pub extern "C" fn oauth_refresh_result_name(result: u32) -> *const c_char {
         13 => c"tls",
         14 => c"invalid_response",
         15 => c"store_failed",
+        16 => c"store_unavailable",
+        17 => c"store_decrypt",
         100 => c"null_argument",
         101 => c"invalid_utf8",
         102 => c"panic",

@@ -12,9 +12,11 @@ mod client;
 mod error;
 mod ffi;
 mod manager;
+mod store;
 mod token;
 
 pub use client::*;
 pub use error::*;
 pub use manager::*;
+pub use store::*;
 pub use token::*;

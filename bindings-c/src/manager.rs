@@ -1,5 +1,5 @@
 //! The token manager: a valid access token for one account, refreshed once however many
-//! threads (or processes sharing a file) ask.
+//! threads (or processes sharing a file, or hosts sharing Redis) ask.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use oauth::{Credentials, ManagerOptions, Secret, TokenStore};
 use crate::client::{deliver, oauth_refresh_client};
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
 use crate::ffi::{boundary, guard, opt_str, req_str, Refusal};
+use crate::store::oauth_refresh_store;
 use crate::token::oauth_refresh_token;
 
 /// Called with every new token, on the thread that refreshed, after the token was stored or
@@ -28,8 +29,14 @@ pub struct oauth_refresh_manager_options {
     /// The refresh token to start from when the store is empty, or NULL.
     pub refresh_token: *const c_char,
     /// A JSON file shared by the processes of this host (a FileStore), or NULL to keep the
-    /// token in memory.
+    /// token in memory. Ignored when `store` is set.
     pub file_path: *const c_char,
+    /// A store from oauth_refresh_store_file_new() or oauth_refresh_store_redis_new(), or
+    /// NULL. The manager keeps its own reference.
+    pub store: *const oauth_refresh_store,
+    /// When the store cannot be reached and the token has expired, refresh anyway without
+    /// coordination (default false: another host could then reuse the same refresh token).
+    pub refresh_without_store: bool,
     /// Refresh at least this long before expiry, in ms; 0 means 30000.
     pub min_window_ms: u64,
     /// Called with every new token, or NULL.
@@ -69,6 +76,8 @@ pub extern "C" fn oauth_refresh_manager_options_default() -> oauth_refresh_manag
         client_secret: std::ptr::null(),
         refresh_token: std::ptr::null(),
         file_path: std::ptr::null(),
+        store: std::ptr::null(),
+        refresh_without_store: false,
         min_window_ms: 0,
         on_refresh: None,
         user_data: std::ptr::null_mut(),
@@ -106,17 +115,21 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
             scope: None,
             redirect_uri: None,
         };
-        let store: Arc<dyn TokenStore> =
-            match unsafe { opt_str(o.file_path, "options->file_path") }? {
+        // SAFETY: NULL or a live store, per the contract.
+        let store: Arc<dyn TokenStore> = match unsafe { o.store.as_ref() } {
+            Some(store) => store.0.clone(),
+            None => match unsafe { opt_str(o.file_path, "options->file_path") }? {
                 Some(path) => Arc::new(oauth::FileStore::new(path)),
                 None => Arc::new(oauth::MemoryStore::new()),
-            };
+            },
+        };
         let min_window = match o.min_window_ms {
             0 => Duration::from_secs(30),
             ms => Duration::from_millis(ms),
         };
         let options = ManagerOptions {
             min_window,
+            refresh_without_store: o.refresh_without_store,
             ..ManagerOptions::default()
         };
         let mut manager =

@@ -1,0 +1,141 @@
+//! Stores a manager can share: a file (one host) or Redis (many hosts), optionally encrypted.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth::{EncryptionKey, TokenStore};
+
+use crate::error::oauth_refresh_error;
+use crate::ffi::{boundary, guard, opt_str, req_str, Refusal};
+
+/// Store options; start from oauth_refresh_store_options_default(). Strings are borrowed for
+/// the duration of the call that takes them.
+#[repr(C)]
+pub struct oauth_refresh_store_options {
+    /// Redis only: the account whose token this is. Required for Redis.
+    pub account: *const c_char,
+    /// Redis only: the key prefix; NULL means "oauth-refresh". Keys are
+    /// `{prefix}:{account}:token` and `{prefix}:{account}:lease`.
+    pub prefix: *const c_char,
+    /// Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
+    /// (as kept in an environment variable), or NULL to store it in clear.
+    pub encryption_key: *const c_char,
+    /// Redis only: how long to wait to connect and for each answer, in ms; 0 means 2000.
+    pub timeout_ms: u64,
+}
+
+/// Where a manager keeps its token. Create with oauth_refresh_store_file_new() or
+/// oauth_refresh_store_redis_new(); free with oauth_refresh_store_free(). A manager keeps
+/// its own reference, so the store may be freed once the managers using it exist.
+pub struct oauth_refresh_store(pub(crate) Arc<dyn TokenStore>);
+
+/// Options with every default.
+#[no_mangle]
+pub extern "C" fn oauth_refresh_store_options_default() -> oauth_refresh_store_options {
+    oauth_refresh_store_options {
+        account: std::ptr::null(),
+        prefix: std::ptr::null(),
+        encryption_key: std::ptr::null(),
+        timeout_ms: 0,
+    }
+}
+
+/// The key named by `options`, if any.
+unsafe fn key_of(
+    o: &oauth_refresh_store_options,
+) -> Result<Option<EncryptionKey>, Box<oauth_refresh_error>> {
+    match unsafe { opt_str(o.encryption_key, "options->encryption_key") }? {
+        Some(text) => Ok(Some(EncryptionKey::parse(text).map_err(|e| Box::from(&e))?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes a new store to `store_out`.
+unsafe fn put(store_out: *mut *mut oauth_refresh_store, store: Arc<dyn TokenStore>) {
+    // SAFETY: the caller checked `store_out` is not NULL.
+    unsafe { *store_out = Box::into_raw(Box::new(oauth_refresh_store(store))) };
+}
+
+/// A JSON file (mode 0600) shared by the processes of one host; `options` may be NULL
+/// (only `encryption_key` applies). On success writes `*store_out`; on failure writes
+/// `*error_out` if it is not NULL.
+///
+/// # Safety
+/// `path` is a C string; `options` is NULL or valid; out-pointers are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_store_file_new(
+    path: *const c_char,
+    options: *const oauth_refresh_store_options,
+    store_out: *mut *mut oauth_refresh_store,
+    error_out: *mut *mut oauth_refresh_error,
+) -> crate::error::oauth_refresh_result {
+    boundary(error_out, || {
+        let path = unsafe { req_str(path, "path") }?;
+        if store_out.is_null() {
+            return Err(Refusal::null("store_out").into());
+        }
+        let mut store = oauth::FileStore::new(path);
+        // SAFETY: NULL or valid, per the contract.
+        if let Some(o) = unsafe { options.as_ref() } {
+            if let Some(key) = unsafe { key_of(o) }? {
+                store = store.with_encryption(key);
+            }
+        }
+        unsafe { put(store_out, Arc::new(store)) };
+        Ok(())
+    })
+}
+
+/// Redis at `url` (`redis://[user:password@]host:port[/db]`), shared by the processes of
+/// many hosts; `options->account` is required. Nothing connects until first use. On success
+/// writes `*store_out`; on failure writes `*error_out` if it is not NULL.
+///
+/// # Safety
+/// `url` is a C string; `options` is valid; out-pointers are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_store_redis_new(
+    url: *const c_char,
+    options: *const oauth_refresh_store_options,
+    store_out: *mut *mut oauth_refresh_store,
+    error_out: *mut *mut oauth_refresh_error,
+) -> crate::error::oauth_refresh_result {
+    boundary(error_out, || {
+        let url = unsafe { req_str(url, "url") }?;
+        // SAFETY: NULL or valid, per the contract.
+        let o = unsafe { options.as_ref() }.ok_or_else(|| Refusal::null("options"))?;
+        if store_out.is_null() {
+            return Err(Refusal::null("store_out").into());
+        }
+        let account = unsafe { req_str(o.account, "options->account") }?;
+        let prefix = unsafe { opt_str(o.prefix, "options->prefix") }?.unwrap_or("oauth-refresh");
+        let timeout = Duration::from_millis(match o.timeout_ms {
+            0 => 2000,
+            ms => ms,
+        });
+        let mut store = oauth::RedisStore::new(url, prefix, account)
+            .map_err(|e| Box::from(&e))?
+            .with_timeout(timeout);
+        if let Some(key) = unsafe { key_of(o) }? {
+            store = store.with_encryption(key);
+        }
+        unsafe { put(store_out, Arc::new(store)) };
+        Ok(())
+    })
+}
+
+/// Frees a store. NULL is a no-op. Managers created with it keep working.
+///
+/// # Safety
+/// `store` is NULL or a store from this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_store_free(store: *mut oauth_refresh_store) {
+    guard((), || {
+        if !store.is_null() {
+            // SAFETY: per the contract.
+            drop(unsafe { Box::from_raw(store) });
+        }
+    })
+}
