@@ -14,11 +14,16 @@ help: ## List the targets
 build: ## Build the core, the token server and the examples
 	$(CARGO) build --all-targets
 
-demo: build python node c-demo ## Refresh a token in every language against the local token server
+demo: build python node c-demo redis-server ## Refresh a token in every language against the local token server
 	$(SERVER) $(CARGO) run -q -p oauth-refresh --example demo
 	$(SERVER) $(PY) bindings-python/examples/demo.py
 	$(SERVER) node bindings-node/examples/demo.js
 	$(SERVER) target/c-tests/demo
+	@echo "many hosts: two managers per language sharing one token through Redis, encrypted"
+	export TOKEN_ENCRYPTION_KEY=$$(python3 -c 'import secrets; print(secrets.token_hex(32))'); \
+	$(SERVER) $(REDIS) bash -c '$(CARGO) run -q -p oauth-refresh --features redis --example many_hosts && \
+	  $(PY) bindings-python/examples/many_hosts.py && node bindings-node/examples/many_hosts.js && \
+	  target/c-tests/many_hosts'
 
 test: lint test-rust test-python test-node test-c ## Lint, then run every suite
 	@echo "make test: all suites passed"
@@ -100,6 +105,9 @@ c-demo:
 	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/demo.c \
 	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
 	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/demo
+	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/many_hosts.c \
+	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
+	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/many_hosts
 
 test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
 	scripts/ensure-packages.sh valgrind
