@@ -130,7 +130,7 @@ test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan,
 	$(SERVER) $(C_TESTS)/demo
 
 # Benchmarks (not part of `make test`): peers are installed into bench/peers (ignored).
-bench: python node ## Benchmark every language's refresh against its peers; writes bench/results/latest.md
+bench: python node redis-server ## Benchmark every language's refresh against its peers, and TokenManager with Redis; writes bench/results/latest.md
 	scripts/ensure-packages.sh valgrind
 	scripts/ensure-packages.sh libcurl4-openssl-dev libcjson-dev
 	$(CARGO) build --release -p token-server -p oauth-refresh-bench
@@ -141,4 +141,4 @@ bench: python node ## Benchmark every language's refresh against its peers; writ
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
 	cc -O2 -std=c11 -Wall -Wextra -Werror -Itarget/c-prefix/include bench/c_bench.c \
 	  target/c-prefix/lib/liboauth_refresh.a $(STATIC_LIBS) -lcurl -lcjson -o bench/peers/c_bench
-	python3 bench/run.py $(BENCH_ARGS)
+	$(REDIS) python3 bench/run.py $(BENCH_ARGS)

@@ -1,10 +1,16 @@
 //! `oauth-refresh-bench CLIENT URL N WARMUP`: runs N refreshes after WARMUP and prints one
 //! JSON line of figures. CLIENT: `ours`, `ours-2threads` (one shared client, two threads),
-//! or `ureq` (a raw POST + serde_json parse: the floor).
+//! or `ureq` (a raw POST + serde_json parse: the floor). And TokenManager calls:
+//! `manager-{cached,coordinated}-{memory,redis}`: `access_token()` served from the cache, or
+//! after `invalidate()` (lease, load, refresh, compare-and-swap); Redis at `REDIS_URL`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use oauth_refresh::{Client, RefreshTokenRequest};
+use oauth_refresh::{
+    Client, Credentials, MemoryStore, RedisStore, RefreshTokenRequest, Secret, TokenManager,
+    TokenStore,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -42,6 +48,34 @@ fn main() {
                 let body: serde_json::Value =
                     serde_json::from_slice(&response.body_mut().read_to_vec().unwrap()).unwrap();
                 assert!(body["access_token"].is_string());
+            })
+        }
+        manager if manager.starts_with("manager-") => {
+            let store: Arc<dyn TokenStore> = if manager.ends_with("-redis") {
+                let redis = std::env::var("REDIS_URL").expect("REDIS_URL");
+                let account = format!("bench-{}", std::process::id());
+                Arc::new(RedisStore::new(&redis, "bench", &account).unwrap())
+            } else {
+                Arc::new(MemoryStore::new())
+            };
+            let credentials = Credentials {
+                client_id: "bench-app".into(),
+                client_secret: Secret::new("secret-bench-app"),
+                refresh_token: Some(Secret::new("rt-bench")),
+                scope: None,
+                redirect_uri: None,
+            };
+            let manager = TokenManager::new(
+                Arc::new(Client::new(url.as_str()).unwrap()),
+                credentials,
+                store,
+            );
+            let coordinated = client.contains("-coordinated-");
+            Box::new(move || {
+                if coordinated {
+                    manager.invalidate();
+                }
+                assert!(!manager.access_token().unwrap().is_empty());
             })
         }
         other => panic!("unknown client {other}"),

@@ -12,7 +12,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::{Connection, RedisError, RetryMethod, Script};
+use redis::io::tcp::TcpSettings;
+use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
 use sha2::{Digest, Sha256};
 
 use super::{store_error, Lease, TokenStore};
@@ -82,8 +83,13 @@ impl RedisStore {
             ));
         }
         // The URL may hold a password: never repeat it, nor redis' message quoting it.
-        let client = redis::Client::open(url)
-            .map_err(|_| Error::invalid_input("the Redis URL is not valid"))?;
+        let invalid = |_| Error::invalid_input("the Redis URL is not valid");
+        // Every operation is one small request waiting for its answer: send it at once.
+        let info = url
+            .into_connection_info()
+            .map_err(invalid)?
+            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).map_err(invalid)?;
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 client,
