@@ -77,23 +77,10 @@ static int worker(const char *url_modes, const char *file, int seconds) {
   options.min_window_ms = 50;
   oauth_refresh_manager *manager = NULL;
   if (oauth_refresh_manager_new(client, &options, &manager, NULL) != OAUTH_REFRESH_RESULT_OK) return 1;
-  int failures = 0;
-  time_t until = time(NULL) + seconds;
-  while (time(NULL) < until) {
-    oauth_refresh_token *token = NULL;
-    oauth_refresh_error *error = NULL;
-    if (oauth_refresh_manager_token(manager, &token, &error) != OAUTH_REFRESH_RESULT_OK) {
-      fprintf(stderr, "worker: %s\n", oauth_refresh_error_message(error));
-      failures++;
-    }
-    oauth_refresh_token_free(token);
-    oauth_refresh_error_free(error);
-    struct timespec pause = {0, 5 * 1000 * 1000};
-    nanosleep(&pause, NULL);
-  }
+  int failed = ask_for_tokens(manager, seconds);
   oauth_refresh_manager_free(manager);
   oauth_refresh_client_free(client);
-  return failures > 0;
+  return failed;
 }
 
 static char *stored_refresh_token(const char *file) {

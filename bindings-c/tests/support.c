@@ -1,6 +1,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "support.h"
 
+#include <oauth_refresh.h>
+#include <time.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -99,4 +102,22 @@ int server_current_is(const char *sent, const char *expected) {
 int finish(void) {
   printf("%d passed, %d failed\n", checks_passed, checks_failed);
   return checks_failed == 0 ? 0 : 1;
+}
+
+int ask_for_tokens(const struct oauth_refresh_manager *manager, int seconds) {
+  int failures = 0;
+  time_t until = time(NULL) + seconds;
+  while (time(NULL) < until) {
+    oauth_refresh_token *token = NULL;
+    oauth_refresh_error *error = NULL;
+    if (oauth_refresh_manager_token(manager, &token, &error) != OAUTH_REFRESH_RESULT_OK) {
+      fprintf(stderr, "worker: %s\n", oauth_refresh_error_message(error));
+      failures++;
+    }
+    oauth_refresh_token_free(token);
+    oauth_refresh_error_free(error);
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  return failures > 0;
 }

@@ -32,6 +32,12 @@ long server_token_requests(const char *scope);
 /* True when the server's current refresh token in the family of `sent` equals `expected`. */
 int server_current_is(const char *sent, const char *expected);
 
+struct oauth_refresh_manager;
+
+/* A worker process's loop: asks `manager` for a token every 5 ms for `seconds`, printing
+ * each failure; returns 1 if any call failed, else 0. */
+int ask_for_tokens(const struct oauth_refresh_manager *manager, int seconds);
+
 /* Prints the closing line and returns the exit status. */
 int finish(void);
 

@@ -59,3 +59,27 @@ def redis_url():
 def redis_cli(url: str, *args: str) -> str:
     """One command through redis-cli, for assertions on what is stored."""
     return subprocess.run(["redis-cli", "-u", url, *args], check=True, capture_output=True, text=True).stdout
+
+
+WORKER = """
+import sys, time, oauth_refresh as oar
+url, store_arg, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+manager = oar.TokenManager(oar.Client(url), "app", "secret-app", store=STORE, min_window=0.05)
+errors, until = 0, time.monotonic() + seconds
+while time.monotonic() < until:
+    try:
+        manager.access_token()
+    except oar.OAuthRefreshError as err:
+        errors += 1
+        print(err.code, file=sys.stderr)
+    time.sleep(0.005)
+print(manager.stats["refreshes"])
+sys.exit(1 if errors else 0)
+"""
+
+
+def worker_script(store: str) -> str:
+    """A worker process asking a manager for a token every 5 ms; `store` is the Python
+    expression of its store, over `store_arg`. Run: [python, -c, script, url, store_arg, seconds].
+    Prints its refreshes; exits 1 if any call failed."""
+    return WORKER.replace("STORE", store)

@@ -13,21 +13,9 @@ import threading
 import pytest
 
 import oauth_refresh as oar
+from conftest import worker_script
 
-WORKER = """
-import sys, time, oauth_refresh as oar
-url, path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-manager = oar.TokenManager(oar.Client(url), "app", "secret-app", store=oar.FileStore(path), min_window=0.05)
-errors, until = 0, time.monotonic() + seconds
-while time.monotonic() < until:
-    try:
-        manager.access_token()
-    except oar.OAuthRefreshError as err:
-        errors += 1
-        print(err.code, file=sys.stderr)
-    time.sleep(0.005)
-sys.exit(1 if errors else 0)
-"""
+WORKER = worker_script("oar.FileStore(store_arg)")
 
 
 @pytest.fixture
@@ -75,7 +63,7 @@ def test_processes_sharing_a_file_store(server, tmp):
                                "seed-py-mgr-procs", store=oar.FileStore(path))
     seeding.access_token()
     url = f"{server.url}/py-mgr-procs/family,expires=1/token"
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, path, "6"]) for _ in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, path, "6"], stdout=subprocess.DEVNULL) for _ in range(4)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     requests = server.token_requests("py-mgr-procs")
     assert 4 <= requests <= 8, f"{requests} refreshes for about 6 expiries"

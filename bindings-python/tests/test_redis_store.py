@@ -10,24 +10,9 @@ import tempfile
 import pytest
 
 import oauth_refresh as oar
-from conftest import redis_cli
+from conftest import redis_cli, worker_script
 
-WORKER = """
-import sys, time, oauth_refresh as oar
-url, redis_url, prefix, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-store = oar.RedisStore(redis_url, account="acct", prefix=prefix)
-manager = oar.TokenManager(oar.Client(url), "app", "secret-app", store=store, min_window=0.05)
-errors, until = 0, time.monotonic() + seconds
-while time.monotonic() < until:
-    try:
-        manager.access_token()
-    except oar.OAuthRefreshError as err:
-        errors += 1
-        print(err.code, file=sys.stderr)
-    time.sleep(0.005)
-print(manager.stats["refreshes"])
-sys.exit(1 if errors else 0)
-"""
+WORKER = worker_script('oar.RedisStore(store_arg, account="acct", prefix="py-hosts")')
 
 KEY = bytes(range(32))
 
@@ -42,7 +27,7 @@ def test_eight_processes_share_one_rotating_token(server, redis_url):
     seeding.access_token()
     url = f"{server.url}/py-redis/family,expires=1/token"
     seconds = 20
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, redis_url, "py-hosts", str(seconds)],
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, redis_url, str(seconds)],
                               stdout=subprocess.PIPE, text=True) for _ in range(8)]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, "a worker saw an error (see stderr)"
