@@ -38,5 +38,5 @@ pub use seal::EncryptionKey;
 pub use secret::Secret;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
-pub use store::{FileStore, Lease, MemoryStore, TokenStore};
+pub use store::{FileStore, Lease, Leased, MemoryStore, TokenStore};
 pub use token::Token;

@@ -292,9 +292,9 @@ impl TokenManager {
     /// Takes the lease and reads the store, first putting back our token if the store lost
     /// it (Redis restarted empty) or never got it (a write failed).
     fn coordinate(&self) -> Result<(Box<dyn Lease>, Option<Token>), Error> {
-        let lease = self
+        let (lease, mut stored) = self
             .store
-            .lease(self.options.lease_ttl, self.options.lease_wait)?
+            .lease_and_load(self.options.lease_ttl, self.options.lease_wait)?
             .ok_or_else(|| {
                 Error::new(
                     ErrorCode::Timeout,
@@ -302,7 +302,6 @@ impl TokenManager {
                     "another refresher held the lease longer than lease_wait",
                 )
             })?;
-        let mut stored = self.store.load()?;
         if let Some(entry) = self.current.load_full() {
             let stored_rt = stored.as_ref().and_then(Token::refresh_token);
             let behind = match &stored {

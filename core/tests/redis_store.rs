@@ -75,6 +75,26 @@ fn compare_and_swap_is_keyed_on_the_refresh_token_and_versions_the_record() {
         other_account.load().unwrap().is_none(),
         "accounts do not share keys"
     );
+    // Taking the lease reads the record in the same round trip.
+    let wait = Duration::from_millis(20);
+    let (lease, stored) = store
+        .lease_and_load(Duration::from_secs(5), wait)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.unwrap().access_token(), b.access_token());
+    assert!(
+        store
+            .lease_and_load(Duration::from_secs(5), wait)
+            .unwrap()
+            .is_none(),
+        "held"
+    );
+    drop(lease);
+    let (_, nothing) = other_account
+        .lease_and_load(Duration::from_secs(5), wait)
+        .unwrap()
+        .unwrap();
+    assert!(nothing.is_none());
 
     let mut conn = raw(&redis);
     assert_eq!(store.token_key(), "t:acct-1:token");
@@ -159,6 +179,11 @@ fn encrypted_stores_hold_no_token_bytes_and_refuse_a_wrong_key() {
         ),
     ] {
         let err = reader.load().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::StoreDecrypt, "{label}: {err}");
+        let wait = Duration::from_millis(20);
+        let Err(err) = reader.lease_and_load(Duration::from_secs(5), wait) else {
+            panic!("{label}: the lease path opened the record");
+        };
         assert_eq!(err.code(), ErrorCode::StoreDecrypt, "{label}: {err}");
     }
     // A record moved to another account's key does not open there.

@@ -35,7 +35,19 @@ pub trait TokenStore: Send + Sync {
     /// keeps it (stores whose locks die with their holder may ignore it). `None`: not
     /// acquired in time.
     fn lease(&self, ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error>;
+
+    /// [`lease`](Self::lease), then [`load`](Self::load). A networked store overrides it to
+    /// do both in one round trip.
+    fn lease_and_load(&self, ttl: Duration, wait: Duration) -> Result<Option<Leased>, Error> {
+        match self.lease(ttl, wait)? {
+            Some(lease) => Ok(Some((lease, self.load()?))),
+            None => Ok(None),
+        }
+    }
 }
+
+/// A lease with the token stored when it was taken.
+pub type Leased = (Box<dyn Lease>, Option<Token>);
 
 pub(crate) fn store_error(message: String) -> Error {
     Error::new(ErrorCode::StoreFailed, RefreshTokenState::Unused, message)

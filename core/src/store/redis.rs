@@ -16,7 +16,7 @@ use redis::io::tcp::TcpSettings;
 use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
 use sha2::{Digest, Sha256};
 
-use super::{store_error, Lease, TokenStore};
+use super::{store_error, Lease, Leased, TokenStore};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::seal::{maybe_seal, unseal, EncryptionKey};
 use crate::token::Token;
@@ -35,11 +35,14 @@ if ARGV[2] ~= '' and current == ARGV[2] then return -1 end
 return 0
 ";
 
-/// Takes the lease if it is free or already ours (a retried call).
+/// Takes the lease if it is free or already ours (a retried call). Returns whether it did
+/// and, if so, the stored token record ('' if none), saving a round trip.
 const ACQUIRE: &str = r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
-return 0
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+   and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return {0, ''}
+end
+return {1, redis.call('HGET', KEYS[2], 'token') or ''}
 ";
 
 /// Deletes the lease only if it is still ours: after our TTL ran out it may be another's.
@@ -176,6 +179,13 @@ impl Inner {
         Ok(connection)
     }
 
+    /// The token in a stored record.
+    fn token(&self, record: &str) -> Result<Token, Error> {
+        let json = unseal(self.key.as_ref(), record, &self.token_key)?;
+        Token::from_stored_json(json.expose())
+            .ok_or_else(|| store_error(format!("{} does not hold a stored token", self.token_key)))
+    }
+
     fn release(&self, owner: &str) {
         // Best effort: if Redis is unreachable now, the TTL frees the lease.
         let _ = self.run(|c| {
@@ -243,13 +253,7 @@ impl TokenStore for RedisStore {
                 .arg("token")
                 .query(c)
         })?;
-        let Some(record) = record else {
-            return Ok(None);
-        };
-        let json = unseal(inner.key.as_ref(), &record, &inner.token_key)?;
-        Token::from_stored_json(json.expose())
-            .map(Some)
-            .ok_or_else(|| store_error(format!("{} does not hold a stored token", inner.token_key)))
+        record.map_or(Ok(None), |r| inner.token(&r).map(Some))
     }
 
     fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
@@ -274,6 +278,28 @@ impl TokenStore for RedisStore {
     }
 
     fn lease(&self, ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
+        Ok(self.acquire(ttl, wait)?.map(|(lease, _)| lease))
+    }
+
+    fn lease_and_load(&self, ttl: Duration, wait: Duration) -> Result<Option<Leased>, Error> {
+        let Some((lease, record)) = self.acquire(ttl, wait)? else {
+            return Ok(None);
+        };
+        let token = match record.as_str() {
+            "" => None,
+            record => Some(self.inner.token(record)?),
+        };
+        Ok(Some((lease, token)))
+    }
+}
+
+impl RedisStore {
+    /// Waits up to `wait` for the lease; returns it with the stored record ('' if none).
+    fn acquire(
+        &self,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Option<(Box<dyn Lease>, String)>, Error> {
         let inner = &self.inner;
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce)
@@ -284,20 +310,22 @@ impl TokenStore for RedisStore {
         // Poll with backoff: a refresh takes milliseconds to seconds.
         let mut pause = Duration::from_millis(2);
         loop {
-            let acquired: i64 = inner.run(|c| {
+            let (acquired, record): (i64, String) = inner.run(|c| {
                 inner
                     .scripts
                     .acquire
                     .key(&inner.lease_key)
+                    .key(&inner.token_key)
                     .arg(&owner)
                     .arg(ttl_ms)
                     .invoke(c)
             })?;
             if acquired == 1 {
-                return Ok(Some(Box::new(RedisLease {
+                let lease = RedisLease {
                     inner: inner.clone(),
                     owner,
-                })));
+                };
+                return Ok(Some((Box::new(lease), record)));
             }
             let now = Instant::now();
             if now >= deadline {
