@@ -278,7 +278,9 @@ impl TokenStore for RedisStore {
     }
 
     fn lease(&self, ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
-        Ok(self.acquire(ttl, wait)?.map(|(lease, _)| lease))
+        Ok(self
+            .acquire(ttl, wait)?
+            .map(|(lease, _)| Box::new(lease) as Box<dyn Lease>))
     }
 
     fn lease_and_load(&self, ttl: Duration, wait: Duration) -> Result<Option<Leased>, Error> {
@@ -289,7 +291,7 @@ impl TokenStore for RedisStore {
             "" => None,
             record => Some(self.inner.token(record)?),
         };
-        Ok(Some((lease, token)))
+        Ok(Some((Box::new(lease), token)))
     }
 }
 
@@ -299,7 +301,7 @@ impl RedisStore {
         &self,
         ttl: Duration,
         wait: Duration,
-    ) -> Result<Option<(Box<dyn Lease>, String)>, Error> {
+    ) -> Result<Option<(RedisLease, String)>, Error> {
         let inner = &self.inner;
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce)
@@ -325,7 +327,7 @@ impl RedisStore {
                     inner: inner.clone(),
                     owner,
                 };
-                return Ok(Some((Box::new(lease), record)));
+                return Ok(Some((lease, record)));
             }
             let now = Instant::now();
             if now >= deadline {
