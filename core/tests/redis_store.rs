@@ -18,6 +18,14 @@ use token_server::{RedisServer, TokenServer};
 mod support;
 use support::{credentials, seed_token, spread, temp_dir, worker};
 
+/// The tests that run worker processes take turns: together they would starve each other of
+/// the machine's two cores, and their expiry counts and quiet moments assume they do not.
+static PROCESSES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    PROCESSES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Starts a private Redis, or returns from the test saying why it was skipped.
 macro_rules! redis_or_skip {
     ($name:expr) => {
@@ -406,6 +414,7 @@ fn counter(summary: &str, name: &str) -> u64 {
 
 #[test]
 fn eight_hosts_share_one_rotating_token_across_twenty_expiries() {
+    let _turn = one_at_a_time();
     let redis = redis_or_skip!("hosts");
     let server = TokenServer::start();
     let seed = "seed-hosts";
@@ -450,6 +459,7 @@ fn version(conn: &mut redis::Connection, store: &RedisStore) -> i64 {
 
 #[test]
 fn a_lease_holder_killed_mid_refresh_is_taken_over_fifty_times() {
+    let _turn = one_at_a_time();
     let redis = redis_or_skip!("kill");
     let server = TokenServer::start();
     let seed = "seed-rkill";
@@ -516,6 +526,7 @@ fn a_lease_holder_killed_mid_refresh_is_taken_over_fifty_times() {
 
 #[test]
 fn hosts_recover_when_redis_restarts_empty() {
+    let _turn = one_at_a_time();
     let mut redis = redis_or_skip!("restart");
     let server = TokenServer::start();
     let seed = "seed-restart";
