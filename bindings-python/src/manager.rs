@@ -94,8 +94,8 @@ impl KeyInput {
 }
 
 /// Owns one account's token: serves it while fresh, refreshes it once when not (across
-/// threads, and across processes sharing a `FileStore`), and stores each new token before
-/// returning it.
+/// threads, processes sharing a `FileStore`, and hosts sharing a `RedisStore`), and stores
+/// each new token before returning it.
 #[pyclass(frozen, module = "oauth_refresh", name = "TokenManager")]
 pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
 

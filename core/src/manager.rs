@@ -112,8 +112,8 @@ pub struct TokenManager {
 }
 
 impl TokenManager {
-    /// A manager over `store` (use [`MemoryStore`] for one process, [`FileStore`](crate::FileStore)
-    /// for processes of one host).
+    /// A manager over `store`: [`MemoryStore`] for one process, [`FileStore`](crate::FileStore)
+    /// for the processes of one host, `RedisStore` (feature `redis`) for many hosts.
     pub fn new(client: Arc<Client>, credentials: Credentials, store: Arc<dyn TokenStore>) -> Self {
         TokenManager {
             client,

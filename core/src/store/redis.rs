@@ -54,8 +54,8 @@ return 0
 /// Keeps the token in Redis: one refresher at a time across every host, through a lease
 /// with a TTL, and a compare-and-swap keyed on the refresh token that was used.
 ///
-/// Connects lazily and reconnects after a failure, so a Redis restart costs one failed
-/// call at most. A Redis that cannot be reached is [`ErrorCode::StoreUnavailable`].
+/// Connects lazily and reconnects after a failure, so once a restarted Redis is back no
+/// call fails. A Redis that cannot be reached is [`ErrorCode::StoreUnavailable`].
 pub struct RedisStore {
     inner: Arc<Inner>,
 }
