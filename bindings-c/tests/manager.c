@@ -13,16 +13,6 @@
 
 #include "support.h"
 
-static oauth_refresh_client *client_for(const char *scope, const char *modes) {
-  char url[512];
-  snprintf(url, sizeof url, "%s/%s/%s/token", server_env("TOKEN_SERVER_URL"), scope, modes);
-  oauth_refresh_client_options options = oauth_refresh_client_options_default();
-  options.token_url = url;
-  oauth_refresh_client *client = NULL;
-  CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "client for %s", scope);
-  return client;
-}
-
 static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void count_refresh(void *user_data, const oauth_refresh_token *token) {

@@ -16,16 +16,6 @@
 static const char *KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 static const char *WRONG_KEY = "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
-static oauth_refresh_client *client_for(const char *scope, const char *modes) {
-  char url[512];
-  snprintf(url, sizeof url, "%s/%s/%s/token", server_env("TOKEN_SERVER_URL"), scope, modes);
-  oauth_refresh_client_options options = oauth_refresh_client_options_default();
-  options.token_url = url;
-  oauth_refresh_client *client = NULL;
-  CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "client for %s", scope);
-  return client;
-}
-
 static oauth_refresh_store *redis_store(const char *prefix, const char *account, const char *key) {
   oauth_refresh_store_options options = oauth_refresh_store_options_default();
   options.prefix = prefix;

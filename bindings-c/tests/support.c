@@ -121,3 +121,13 @@ int ask_for_tokens(const struct oauth_refresh_manager *manager, int seconds) {
   }
   return failures > 0;
 }
+
+oauth_refresh_client *client_for(const char *scope, const char *modes) {
+  char url[512];
+  snprintf(url, sizeof url, "%s/%s/%s/token", server_env("TOKEN_SERVER_URL"), scope, modes);
+  oauth_refresh_client_options options = oauth_refresh_client_options_default();
+  options.token_url = url;
+  oauth_refresh_client *client = NULL;
+  CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "client for %s", scope);
+  return client;
+}

@@ -32,7 +32,11 @@ long server_token_requests(const char *scope);
 /* True when the server's current refresh token in the family of `sent` equals `expected`. */
 int server_current_is(const char *sent, const char *expected);
 
+struct oauth_refresh_client;
 struct oauth_refresh_manager;
+
+/* A client for the token server's `/{scope}/{modes}/token`. */
+struct oauth_refresh_client *client_for(const char *scope, const char *modes);
 
 /* A worker process's loop: asks `manager` for a token every 5 ms for `seconds`, printing
  * each failure; returns 1 if any call failed, else 0. */
