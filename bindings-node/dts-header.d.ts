@@ -24,5 +24,7 @@ export declare class OAuthRefreshError extends Error {
   readonly retryAfterMs: number | null
   /** On `INVALID_RESPONSE`: a new refresh token found in the broken response. Store it. */
   readonly refreshToken: string | null
+  /** On `STORE_FAILED` after a refresh: the new token the store could not keep. Store it. */
+  readonly token: Token | null
 }
 

@@ -5,13 +5,15 @@
     constructor(message, fields) {
       super(message)
       this.name = 'OAuthRefreshError'
-      const { refreshToken, ...visible } = fields
+      const { refreshToken, token, ...visible } = fields
       Object.assign(this, visible)
-      // A salvaged refresh token is readable, but never shown by util.inspect or JSON.stringify.
+      // A salvaged refresh token, or the new token a store could not keep, is readable but
+      // never shown by util.inspect or JSON.stringify.
       Object.defineProperty(this, 'refreshToken', { value: refreshToken, enumerable: false })
+      Object.defineProperty(this, 'token', { value: token, enumerable: false })
     }
   }
-  const make = (message, code, refreshTokenState, retryable, status, error, errorDescription, errorUri, retryAfterMs, refreshToken) =>
+  const make = (message, code, refreshTokenState, retryable, status, error, errorDescription, errorUri, retryAfterMs, refreshToken, token) =>
     new OAuthRefreshError(message, {
       code,
       refreshTokenState,
@@ -22,6 +24,7 @@
       errorUri,
       retryAfterMs,
       refreshToken,
+      token,
     })
   return [OAuthRefreshError, make]
 })()

@@ -18,6 +18,7 @@ type Make = FunctionRef<
         Option<String>,
         Option<f64>,
         Option<String>,
+        Option<crate::token::Token>,
     )>,
     Unknown<'static>,
 >;
@@ -84,6 +85,7 @@ pub fn to_js_error(env: &Env, err: &oauth_refresh::Error) -> Error {
             err.error_uri().map(str::to_owned),
             err.retry_after().map(|d| d.as_secs_f64() * 1000.0),
             err.salvaged_refresh_token().map(str::to_owned),
+            err.token().map(|t| crate::token::Token(t.clone())),
         )))?;
         Ok(Error::from(value))
     });

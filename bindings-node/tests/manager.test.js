@@ -72,7 +72,13 @@ test('a store that cannot be written is STORE_FAILED', async () => {
   const manager = new TokenManager(client, { clientId: 'app', clientSecret: 'secret-app' }, new FileStore(file))
   await manager.accessToken()
   manager.invalidate()
-  await assert.rejects(manager.accessToken(), (e) => e instanceof OAuthRefreshError && e.code === 'STORE_FAILED')
+  const err = await manager.accessToken().then(() => null, (e) => e)
+  assert.ok(err instanceof OAuthRefreshError)
+  assert.equal(err.code, 'STORE_FAILED')
+  // The new token travels with the error, and is never shown.
+  const current = await server.currentRefreshToken('seed-node-mgr-fail')
+  assert.equal(err.token.refreshToken, current)
+  assert.ok(!require('node:util').inspect(err).includes(current) && !JSON.stringify(err).includes(current))
   fs.rmSync(dir, { recursive: true })
 })
 

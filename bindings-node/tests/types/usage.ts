@@ -18,7 +18,8 @@ async function main(): Promise<string> {
     if (e instanceof OAuthRefreshError) {
       const state: 'unused' | 'rejected' | 'unknown' = e.refreshTokenState
       const wait: number | null = e.retryAfterMs
-      return `${e.code} ${state} ${e.retryable} ${e.status} ${e.error} ${e.errorDescription} ${e.errorUri} ${wait} ${e.refreshToken}`
+      const kept: Token | null = e.token
+      return `${e.code} ${state} ${e.retryable} ${e.status} ${e.error} ${e.errorDescription} ${e.errorUri} ${wait} ${e.refreshToken} ${kept?.tokenType}`
     }
     throw e
   }
