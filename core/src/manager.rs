@@ -79,6 +79,7 @@ pub struct ManagerStats {
 type Hook = Arc<dyn Fn(&Token) + Send + Sync>;
 
 /// The current token with the moment it should be refreshed.
+#[derive(Clone)]
 struct Entry {
     token: Token,
     refresh_at: SystemTime,
@@ -168,10 +169,9 @@ impl TokenManager {
     pub fn invalidate(&self) {
         if let Some(entry) = self.current.load_full() {
             self.current.store(Some(Arc::new(Entry {
-                token: entry.token.clone(),
                 refresh_at: SystemTime::UNIX_EPOCH,
                 usable: false,
-                unstored_from: entry.unstored_from.clone(),
+                ..(*entry).clone()
             })));
         }
     }
@@ -185,7 +185,7 @@ impl TokenManager {
         }
     }
 
-    fn entry(&self, token: Token) -> Arc<Entry> {
+    fn entry(&self, token: Token) -> Entry {
         let refresh_at = match token.expires_at() {
             Some(expires_at) => {
                 let lifetime = Duration::from_secs(token.expires_in().unwrap_or(0));
@@ -201,34 +201,33 @@ impl TokenManager {
             None => SystemTime::now() + self.options.default_lifetime,
         };
         let usable = !token.access_token().is_empty();
-        Arc::new(Entry {
+        Entry {
             token,
             refresh_at,
             usable,
             unstored_from: None,
-        })
+        }
     }
 
     fn adopt(&self, token: Token) -> Arc<Entry> {
-        let entry = self.entry(token);
+        let entry = Arc::new(self.entry(token));
         self.current.store(Some(entry.clone()));
         entry
     }
 
     /// Takes `token`, which the store does not hold yet: it replaced `used`.
     fn adopt_unstored(&self, token: Token, used: &str) {
-        let mut entry = Arc::into_inner(self.entry(token)).expect("a new entry");
-        entry.unstored_from = Some(used.to_owned());
-        self.current.store(Some(Arc::new(entry)));
+        self.current.store(Some(Arc::new(Entry {
+            unstored_from: Some(used.to_owned()),
+            ..self.entry(token)
+        })));
     }
 
     /// The current entry, now known to be in the store.
     fn mark_stored(&self, entry: &Entry) {
         self.current.store(Some(Arc::new(Entry {
-            token: entry.token.clone(),
-            refresh_at: entry.refresh_at,
-            usable: entry.usable,
             unstored_from: None,
+            ..entry.clone()
         })));
     }
 
@@ -394,17 +393,18 @@ impl TokenManager {
     fn keep(&self, used: &str, token: Token, coordinated: bool) -> Result<Token, Error> {
         // Store first: until then no caller, in this process or another, may use it.
         let stored = self.store.compare_and_swap(Some(used), &token);
-        if let Ok(false) = stored {
-            // Someone else stored a successor of `used` (our lease ran out mid-refresh).
-            // Every other host uses theirs, so ours is dropped rather than split them.
-            if let Ok(Some(theirs)) = self.store.load() {
-                self.adoptions.fetch_add(1, Ordering::Relaxed);
-                return Ok(self.adopt(theirs).token.clone());
-            }
-        }
         match stored {
             Ok(true) => drop(self.adopt(token.clone())),
-            _ => self.adopt_unstored(token.clone(), used),
+            Ok(false) => {
+                // Someone else stored a successor of `used` (our lease ran out mid-refresh).
+                // Every other host uses theirs, so ours is dropped rather than split them.
+                if let Ok(Some(theirs)) = self.store.load() {
+                    self.adoptions.fetch_add(1, Ordering::Relaxed);
+                    return Ok(self.adopt(theirs).token.clone());
+                }
+                self.adopt_unstored(token.clone(), used);
+            }
+            Err(_) => self.adopt_unstored(token.clone(), used),
         }
         if let Some(hook) = &self.on_refresh {
             hook(&token);
