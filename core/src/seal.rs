@@ -35,7 +35,7 @@ impl EncryptionKey {
     pub fn parse(text: &str) -> Result<Self, Error> {
         let text = text.trim();
         let bytes = Zeroizing::new(if text.len() == 64 {
-            hex(text).ok_or_else(wrong_length)?.to_vec()
+            hex(text).ok_or_else(wrong_length)?
         } else {
             [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
                 .iter()
@@ -155,13 +155,11 @@ fn decrypt_error(message: &str) -> Error {
     )
 }
 
-fn hex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    for (i, pair) in text.as_bytes().chunks(2).enumerate() {
-        let digits = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(digits, 16).ok()?;
-    }
-    Some(out)
+fn hex(text: &str) -> Option<Vec<u8>> {
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{refresh_token_of, store_error, Lease, TokenStore};
+use super::{refresh_token_of, store_error, token_from_record, Lease, TokenStore};
 use crate::error::Error;
-use crate::seal::{maybe_seal, unseal, EncryptionKey};
+use crate::seal::{maybe_seal, EncryptionKey};
 use crate::secret::Secret;
 use crate::token::Token;
 
@@ -59,8 +59,25 @@ impl FileStore {
             .map_err(|e| store_error(format!("cannot open {}: {e}", path.display())))
     }
 
+    fn read(&self) -> Result<Option<Token>, Error> {
+        let path = &self.path;
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Secret::new(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(store_error(format!("cannot read {}: {e}", path.display()))),
+        };
+        token_from_record(
+            self.key.as_ref(),
+            text.expose(),
+            SEAL_CONTEXT,
+            &path.display(),
+        )
+        .map(Some)
+    }
+
     fn write(&self, token: &Token) -> Result<(), Error> {
         let tmp = self.sibling(&format!(".tmp.{}", std::process::id()));
+        let contents = maybe_seal(self.key.as_ref(), &token.to_stored_json(), SEAL_CONTEXT)?;
         let fail = |what: &str, e: std::io::Error| {
             store_error(format!("cannot {what} {}: {e}", tmp.display()))
         };
@@ -71,7 +88,6 @@ impl FileStore {
             .mode_0600()
             .open(&tmp)
             .map_err(|e| fail("create", e))?;
-        let contents = maybe_seal(self.key.as_ref(), &token.to_stored_json(), SEAL_CONTEXT)?;
         file.write_all(contents.expose().as_bytes())
             .map_err(|e| fail("write", e))?;
         file.sync_all().map_err(|e| fail("sync", e))?;
@@ -101,21 +117,6 @@ impl Mode0600 for OpenOptions {
 struct FileLease(#[allow(dead_code)] File);
 
 impl Lease for FileLease {}
-
-impl FileStore {
-    fn read(&self) -> Result<Option<Token>, Error> {
-        let path = &self.path;
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => Secret::new(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(store_error(format!("cannot read {}: {e}", path.display()))),
-        };
-        let json = unseal(self.key.as_ref(), text.expose(), SEAL_CONTEXT)?;
-        Token::from_stored_json(json.expose())
-            .map(Some)
-            .ok_or_else(|| store_error(format!("{} does not hold a stored token", path.display())))
-    }
-}
 
 impl TokenStore for FileStore {
     fn load(&self) -> Result<Option<Token>, Error> {

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::seal::{unseal, EncryptionKey};
 use crate::token::Token;
 
 mod file;
@@ -51,6 +52,19 @@ pub type Leased = (Box<dyn Lease>, Option<Token>);
 
 pub(crate) fn store_error(message: String) -> Error {
     Error::new(ErrorCode::StoreFailed, RefreshTokenState::Unused, message)
+}
+
+/// The token in a stored record, opened with `key` when there is one (`context`: what it was
+/// sealed for). `place` names where it was read, for the error.
+pub(crate) fn token_from_record(
+    key: Option<&EncryptionKey>,
+    record: &str,
+    context: &str,
+    place: &dyn std::fmt::Display,
+) -> Result<Token, Error> {
+    let json = unseal(key, record, context)?;
+    Token::from_stored_json(json.expose())
+        .ok_or_else(|| store_error(format!("{place} does not hold a stored token")))
 }
 
 pub(crate) fn refresh_token_of(token: Option<&Token>) -> Option<&str> {

@@ -9,16 +9,16 @@
 //! Every operation is idempotent, so one that failed on a connection broken by a Redis
 //! restart is retried once on a new connection without doing anything twice.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use redis::io::tcp::TcpSettings;
 use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
 use sha2::{Digest, Sha256};
 
-use super::{store_error, Lease, Leased, TokenStore};
+use super::{store_error, token_from_record, Lease, Leased, TokenStore};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
-use crate::seal::{maybe_seal, unseal, EncryptionKey};
+use crate::seal::{maybe_seal, EncryptionKey};
 use crate::token::Token;
 
 /// Writes the new token only if the stored refresh token is still the expected one.
@@ -67,14 +67,20 @@ struct Inner {
     lease_key: String,
     key: Option<EncryptionKey>,
     timeout: Duration,
-    scripts: Scripts,
 }
 
+/// The scripts, hashed once per process (Redis runs them by that hash, `EVALSHA`).
 struct Scripts {
     compare_and_swap: Script,
     acquire: Script,
     release: Script,
 }
+
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    compare_and_swap: Script::new(COMPARE_AND_SWAP),
+    acquire: Script::new(ACQUIRE),
+    release: Script::new(RELEASE),
+});
 
 impl RedisStore {
     /// A store for `account` under `prefix` at `url` (`redis://[user:password@]host:port[/db]`,
@@ -101,11 +107,6 @@ impl RedisStore {
                 lease_key: format!("{prefix}:{account}:lease"),
                 key: None,
                 timeout: Duration::from_secs(2),
-                scripts: Scripts {
-                    compare_and_swap: Script::new(COMPARE_AND_SWAP),
-                    acquire: Script::new(ACQUIRE),
-                    release: Script::new(RELEASE),
-                },
             }),
         })
     }
@@ -181,15 +182,13 @@ impl Inner {
 
     /// The token in a stored record.
     fn token(&self, record: &str) -> Result<Token, Error> {
-        let json = unseal(self.key.as_ref(), record, &self.token_key)?;
-        Token::from_stored_json(json.expose())
-            .ok_or_else(|| store_error(format!("{} does not hold a stored token", self.token_key)))
+        token_from_record(self.key.as_ref(), record, &self.token_key, &self.token_key)
     }
 
     fn release(&self, owner: &str) {
         // Best effort: if Redis is unreachable now, the TTL frees the lease.
         let _ = self.run(|c| {
-            self.scripts
+            SCRIPTS
                 .release
                 .key(&self.lease_key)
                 .arg(owner)
@@ -264,8 +263,7 @@ impl TokenStore for RedisStore {
             .map_or_else(String::new, |s| ((s * 1000.0) as u64).to_string());
         let (expected, replacement) = (fingerprint(expected), fingerprint(new.refresh_token()));
         let version: i64 = inner.run(|c| {
-            inner
-                .scripts
+            SCRIPTS
                 .compare_and_swap
                 .key(&inner.token_key)
                 .arg(&expected)
@@ -313,8 +311,7 @@ impl RedisStore {
         let mut pause = Duration::from_millis(2);
         loop {
             let (acquired, record): (i64, String) = inner.run(|c| {
-                inner
-                    .scripts
+                SCRIPTS
                     .acquire
                     .key(&inner.lease_key)
                     .key(&inner.token_key)
