@@ -26,7 +26,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
-pub use redis_server::{redis_missing, RedisServer};
+pub use redis_server::RedisServer;
 use state::State;
 use unreachable::{refused_addr, Blackhole};
 

@@ -16,7 +16,7 @@ pub struct RedisServer {
 
 /// Why the Redis tests cannot run here, if they cannot: `redis-server` is not installed.
 /// In CI (`CI` set) a missing server is a failure, never a skip.
-pub fn redis_missing() -> Option<String> {
+fn redis_missing() -> Option<String> {
     let found = Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
