@@ -132,8 +132,9 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
             refresh_without_store: o.refresh_without_store,
             ..ManagerOptions::default()
         };
-        let mut manager =
-            oauth::TokenManager::new(client.0.clone(), credentials, store).with_options(options);
+        let mut manager = oauth::TokenManager::new(client.0.clone(), credentials, store)
+            .with_options(options)
+            .map_err(|e| Box::from(&e))?;
         if let Some(callback) = o.on_refresh {
             let hook = Hook(callback, o.user_data);
             manager = manager.on_refresh(move |token| {

@@ -116,8 +116,8 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
             ms => ms,
         });
         let mut store = oauth::RedisStore::new(url, prefix, account)
-            .map_err(|e| Box::from(&e))?
-            .with_timeout(timeout);
+            .and_then(|s| s.with_timeout(timeout))
+            .map_err(|e| Box::from(&e))?;
         if let Some(key) = unsafe { key_of(o) }? {
             store = store.with_encryption(key);
         }

@@ -1,14 +1,14 @@
 //! `TokenManager`, `FileStore` and `RedisStore`: the core's manager for Node.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use oauth_refresh::limits::duration_from_millis;
 use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
 
 use crate::client::{Client, Exchange};
-use crate::error::{convert, invalid_input, to_js_error};
+use crate::error::{convert, to_js_error};
 
 /// An encryption key: 32 bytes, or 64 hex digits / base64 text.
 fn parse_key(env: &Env, key: Either<String, Uint8Array>) -> Result<EncryptionKey> {
@@ -80,14 +80,12 @@ impl RedisStore {
         #[napi(ts_arg_type = "RedisStoreOptions")] options: Unknown<'_>,
     ) -> Result<Self> {
         let o: RedisStoreOptions = convert(&env, options, "new RedisStore(options)")?;
-        let timeout = Duration::try_from_secs_f64(o.timeout_ms.unwrap_or(2000.0) / 1000.0)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .ok_or_else(|| invalid_input(&env, "timeoutMs must be a positive number"))?;
         let prefix = o.prefix.as_deref().unwrap_or("oauth-refresh");
-        let mut store = oauth_refresh::RedisStore::new(&o.url, prefix, &o.account)
-            .map_err(|e| to_js_error(&env, &e))?
-            .with_timeout(timeout);
+        let mut store = duration_from_millis("timeoutMs", o.timeout_ms.unwrap_or(2000.0))
+            .and_then(|timeout| {
+                oauth_refresh::RedisStore::new(&o.url, prefix, &o.account)?.with_timeout(timeout)
+            })
+            .map_err(|e| to_js_error(&env, &e))?;
         if let Some(key) = o.encryption_key {
             store = store.with_encryption(parse_key(&env, key)?);
         }
@@ -132,8 +130,8 @@ impl TokenManager {
         store: Option<Either<&FileStore, &RedisStore>>,
     ) -> Result<Self> {
         let o: TokenManagerOptions = convert(&env, options, "new TokenManager(client, options)")?;
-        let min_window = Duration::try_from_secs_f64(o.min_window_ms.unwrap_or(30_000.0) / 1000.0)
-            .map_err(|_| invalid_input(&env, "minWindowMs must be a non-negative number"))?;
+        let min_window = duration_from_millis("minWindowMs", o.min_window_ms.unwrap_or(30_000.0))
+            .map_err(|e| to_js_error(&env, &e))?;
         let store: Arc<dyn TokenStore> = match store {
             Some(Either::A(file)) => file.0.clone(),
             Some(Either::B(redis)) => redis.0.clone(),
@@ -152,7 +150,8 @@ impl TokenManager {
             ..ManagerOptions::default()
         };
         let manager = oauth_refresh::TokenManager::new(client.0.clone(), credentials, store)
-            .with_options(options);
+            .with_options(options)
+            .map_err(|e| to_js_error(&env, &e))?;
         Ok(TokenManager(Arc::new(manager)))
     }
 

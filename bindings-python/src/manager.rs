@@ -2,14 +2,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
+use oauth_refresh::limits::duration_from_secs;
 use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::client::Client;
-use crate::error::{invalid_input, to_pyerr};
+use crate::error::to_pyerr;
 use crate::token::Token;
 
 /// Keeps the token in this process only.
@@ -57,13 +57,11 @@ impl RedisStore {
         encryption_key: Option<KeyInput>,
         timeout: f64,
     ) -> PyResult<Self> {
-        let timeout = Duration::try_from_secs_f64(timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .ok_or_else(|| invalid_input(py, "timeout must be a positive number of seconds"))?;
-        let mut store = oauth_refresh::RedisStore::new(&url, prefix, &account)
-            .map_err(|e| to_pyerr(py, &e))?
-            .with_timeout(timeout);
+        let mut store = duration_from_secs("timeout", timeout)
+            .and_then(|timeout| {
+                oauth_refresh::RedisStore::new(&url, prefix, &account)?.with_timeout(timeout)
+            })
+            .map_err(|e| to_pyerr(py, &e))?;
         if let Some(key) = encryption_key {
             store = store.with_encryption(key.parse(py)?);
         }
@@ -133,9 +131,8 @@ impl TokenManager {
                 }
             }
         };
-        let min_window = Duration::try_from_secs_f64(min_window).map_err(|_| {
-            invalid_input(py, "min_window must be a non-negative number of seconds")
-        })?;
+        let min_window =
+            duration_from_secs("min_window", min_window).map_err(|e| to_pyerr(py, &e))?;
         let credentials = Credentials {
             client_id,
             client_secret: Secret::new(client_secret),
@@ -150,7 +147,8 @@ impl TokenManager {
         };
         let mut manager =
             oauth_refresh::TokenManager::new(client.get().inner(), credentials, store)
-                .with_options(options);
+                .with_options(options)
+                .map_err(|e| to_pyerr(py, &e))?;
         if let Some(hook) = on_refresh {
             manager = manager.on_refresh(move |token| {
                 // Runs on the refreshing thread, without the GIL: take it for the callback.

@@ -51,7 +51,9 @@ fn main() {
     } else {
         Arc::new(FileStore::new(store))
     };
-    let manager = TokenManager::new(Arc::new(client), credentials, store).with_options(options);
+    let manager = TokenManager::new(Arc::new(client), credentials, store)
+        .with_options(options)
+        .expect("valid options");
     let seconds: u64 = seconds.parse().unwrap();
     let (mut ok, mut failed, mut invalid_grant, mut unavailable) = (0, 0, 0, 0);
     let until = Instant::now() + Duration::from_secs(seconds);

@@ -42,6 +42,17 @@ pub(crate) fn classify_response(a: &Answer<'_>) -> Result<Token, Error> {
                 invalid_response(a.status, why.0).with_salvaged_refresh_token(salvage)
             })
         }
+        // A 2xx with an `error` and a refresh token: the server may have rotated while
+        // saying it failed. Whatever it meant, the new refresh token is handed over.
+        Ok(wire) if matches!(&wire.refresh_token, Some(Value::String(s)) if !s.is_empty()) => {
+            let Some(Value::String(rt)) = wire.refresh_token else {
+                unreachable!("matched just above")
+            };
+            Err(
+                invalid_response(a.status, "an error body that also holds a refresh token")
+                    .with_salvaged_refresh_token(Some(Secret::new(rt))),
+            )
+        }
         // Some servers answer 200 with an OAuth error body: treat it as that error.
         Ok(_) => Err(server_error(a, json_object(a.body))),
         Err(_) => Err(invalid_response(a.status, "the body is not a JSON object")
@@ -215,7 +226,7 @@ fn classify_io(io: io::Error, host: &str) -> Error {
 }
 
 /// Finds `"refresh_token": "..."` in a body that is not valid JSON (say, truncated).
-fn scan_refresh_token(body: &[u8]) -> Option<Secret> {
+pub(crate) fn scan_refresh_token(body: &[u8]) -> Option<Secret> {
     const KEY: &[u8] = b"\"refresh_token\"";
     let start = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
     let rest = &body[start..];
@@ -240,6 +251,39 @@ fn scan_refresh_token(body: &[u8]) -> Option<Secret> {
     let literal = [b"\"", &rest[..end?], b"\""].concat();
     let value: String = serde_json::from_slice(&literal).ok()?;
     (!value.is_empty()).then(|| Secret::new(value))
+}
+
+/// The longest refresh token looked for in an oversized body.
+const MAX_SCANNED_TOKEN: usize = 64 * 1024;
+
+/// Finds the refresh token in a 2xx body over [`MAX_BODY`]: `head` is what was read, `rest`
+/// the unread remainder. Memory stays bounded however long the body is (only the text after
+/// the key is kept); the client's deadline bounds the time.
+pub(crate) fn scan_oversized(mut head: Vec<u8>, mut rest: impl io::Read) -> Option<Secret> {
+    const KEY: &[u8] = b"\"refresh_token\"";
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match head.windows(KEY.len()).position(|w| w == KEY) {
+            Some(at) => {
+                head.drain(..at);
+                if let Some(found) = scan_refresh_token(&head) {
+                    return Some(found);
+                }
+                if head.len() > MAX_SCANNED_TOKEN + KEY.len() + 64 {
+                    // Not a string value, or absurdly long: look for the next key.
+                    head.drain(..KEY.len());
+                    continue;
+                }
+            }
+            // Keep only what could be the start of the key.
+            None => drop(head.drain(..head.len().saturating_sub(KEY.len() - 1))),
+        }
+        let n = match rest.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => n,
+        };
+        head.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// Replaces any secret the server echoed back.

@@ -1,5 +1,7 @@
 //! The client: one reused HTTP agent per token endpoint, safe defaults, bounded retries.
 
+use std::cell::Cell;
+use std::io::Read;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime};
@@ -8,10 +10,13 @@ use ureq::http::{HeaderName, HeaderValue, Uri};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::transport::{Connector, DefaultConnector};
 
-use crate::classify::{classify_response, classify_transport, Answer, MAX_BODY};
+use crate::classify::{
+    classify_response, classify_transport, scan_oversized, scan_refresh_token, Answer, MAX_BODY,
+};
 use crate::cork::CorkConnector;
 use crate::encode::{basic_credentials, BodyEncoding, BodyWriter};
-use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
+use crate::limits::checked_duration;
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
 use crate::resolve::CachingResolver;
 use crate::secret::Secret;
@@ -253,6 +258,10 @@ impl ClientBuilder {
         if self.timeout.is_zero() || self.connect_timeout.is_zero() {
             return Err(Error::invalid_input("timeouts must be greater than zero"));
         }
+        checked_duration("timeout", self.timeout)?;
+        checked_duration("connect_timeout", self.connect_timeout)?;
+        checked_duration("initial_backoff", self.retry.initial_backoff)?;
+        checked_duration("max_backoff", self.retry.max_backoff)?;
 
         let mut headers = Vec::with_capacity(self.headers.len());
         for (name, value) in &self.headers {
@@ -276,6 +285,13 @@ impl ClientBuilder {
                 self.surface
             )
         });
+        // Checked here: the HTTP stack would otherwise refuse it on every request (by
+        // panicking, in the version we use).
+        if HeaderValue::from_str(&user_agent).is_err() {
+            return Err(Error::invalid_input(
+                "the user agent holds a character not allowed in a header (CR, LF, NUL, ...)",
+            ));
+        }
         let ca_file = self
             .ca_file
             .or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
@@ -399,8 +415,23 @@ impl Client {
         builder
     }
 
+    /// Whether this client's policy forgives resending a refresh token whose first
+    /// exchange had an unknown outcome ([`RetryPolicy::retry_unknown_outcome`]).
+    pub fn resends_unknown_outcome(&self) -> bool {
+        self.retry.retry_unknown_outcome
+    }
+
     /// Exchanges a refresh token for a new token (RFC 6749 §6). Blocks the calling thread.
     pub fn refresh(&self, request: &RefreshTokenRequest) -> Result<Token, Error> {
+        let sent = Cell::new(false);
+        catch_panic(|| sent.get(), || self.refresh_inner(request, &sent))
+    }
+
+    fn refresh_inner(
+        &self,
+        request: &RefreshTokenRequest,
+        sent: &Cell<bool>,
+    ) -> Result<Token, Error> {
         request.validate()?;
         let mut body = self.body_writer(&request.client_id, &request.client_secret);
         body.param("grant_type", "refresh_token");
@@ -423,11 +454,21 @@ impl Client {
             (&request.client_id, &request.client_secret),
             Some(&request.refresh_token),
             &secrets,
+            sent,
         )
     }
 
     /// Gusto's `system_access` grant: a token for the application, with no refresh token.
     pub fn system_access(&self, request: &SystemAccessTokenRequest) -> Result<Token, Error> {
+        let sent = Cell::new(false);
+        catch_panic(|| sent.get(), || self.system_access_inner(request, &sent))
+    }
+
+    fn system_access_inner(
+        &self,
+        request: &SystemAccessTokenRequest,
+        sent: &Cell<bool>,
+    ) -> Result<Token, Error> {
         request.validate()?;
         let mut body = self.body_writer(&request.client_id, &request.client_secret);
         body.param("grant_type", "system_access");
@@ -437,6 +478,7 @@ impl Client {
             (&request.client_id, &request.client_secret),
             None,
             &secrets,
+            sent,
         )
     }
 
@@ -456,6 +498,7 @@ impl Client {
         (client_id, client_secret): (&str, &Secret),
         refresh_token: Option<&Secret>,
         secrets: &[&str],
+        sent: &Cell<bool>,
     ) -> Result<Token, Error> {
         let deadline = Instant::now() + self.timeout;
         let authorization = match self.client_auth {
@@ -477,6 +520,7 @@ impl Client {
                 deadline,
                 refresh_token,
                 secrets,
+                sent,
             );
             let mut err = match result {
                 Ok(token) => return Ok(token),
@@ -535,6 +579,7 @@ impl Client {
         deadline: Instant,
         refresh_token: Option<&Secret>,
         secrets: &[&str],
+        sent: &Cell<bool>,
     ) -> Result<Token, Error> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
@@ -569,6 +614,7 @@ impl Client {
         };
 
         let sent_at = SystemTime::now();
+        sent.set(true);
         let mut response = request
             .send(body)
             .map_err(|e| classify_transport(e, &self.host))?;
@@ -578,17 +624,35 @@ impl Client {
             .get(ureq::http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = match response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-        {
-            Ok(body) => body,
-            // An oversized error page still says what went wrong through its status.
-            Err(ureq::Error::BodyExceedsLimit(_)) if !(200..300).contains(&status) => Vec::new(),
-            Err(e) => return Err(classify_transport(e, &self.host).with_status(status)),
-        };
+        // Read one byte past the limit to learn whether the body is over it.
+        let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        let mut body = Vec::new();
+        if let Err(e) = (&mut reader).take(MAX_BODY + 1).read_to_end(&mut body) {
+            let err = classify_transport(ureq::Error::from(e), &self.host).with_status(status);
+            // A 2xx cut short may already have carried the rotated refresh token.
+            let salvaged = (200..300)
+                .contains(&status)
+                .then(|| scan_refresh_token(&body));
+            return Err(err.with_salvaged_refresh_token(salvaged.flatten()));
+        }
+        if body.len() as u64 > MAX_BODY {
+            if !(200..300).contains(&status) {
+                // An oversized error page still says what went wrong through its status.
+                body.clear();
+            } else {
+                // The server may have rotated: find the refresh token before giving up.
+                return Err(Error::new(
+                    ErrorCode::InvalidResponse,
+                    RefreshTokenState::Unknown,
+                    format!(
+                        "the response from {} is larger than {MAX_BODY} bytes",
+                        self.host
+                    ),
+                )
+                .with_status(status)
+                .with_salvaged_refresh_token(scan_oversized(body, reader)));
+            }
+        }
         classify_response(&Answer {
             status,
             retry_after: retry_after.as_deref(),

@@ -47,6 +47,9 @@ pub enum ErrorCode {
     /// A stored token could not be decrypted: wrong key, no key for an encrypted store, or a
     /// key for a store that is not encrypted.
     StoreDecrypt,
+    /// A bug in this library, caught before it could crash the process (a panic). The
+    /// state says whether the request may have left: `unknown` if it may have.
+    Internal,
 }
 
 impl ErrorCode {
@@ -70,8 +73,31 @@ impl ErrorCode {
             ErrorCode::StoreFailed => "store_failed",
             ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::StoreDecrypt => "store_decrypt",
+            ErrorCode::Internal => "internal",
         }
     }
+
+    /// Every code, in the order of the C result values; bindings test their mapping over it.
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::InvalidGrant,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidScope,
+        ErrorCode::UnauthorizedClient,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::RateLimited,
+        ErrorCode::ServerError,
+        ErrorCode::HttpStatus,
+        ErrorCode::Timeout,
+        ErrorCode::Connection,
+        ErrorCode::Tls,
+        ErrorCode::InvalidResponse,
+        ErrorCode::StoreFailed,
+        ErrorCode::StoreUnavailable,
+        ErrorCode::StoreDecrypt,
+        ErrorCode::Internal,
+    ];
 
     /// The code named by an OAuth `error` value (RFC 6749 §5.2), if it is one we map.
     pub(crate) fn from_oauth(error: &str) -> Option<ErrorCode> {
@@ -201,6 +227,18 @@ impl Error {
         self
     }
 
+    /// This unknown-outcome error, as returned instead of resending its refresh token.
+    pub(crate) fn not_resent(&self) -> Error {
+        let mut err = self.clone();
+        err.0.retryable = false;
+        err.0.message = format!(
+            "not resent: the last refresh with this refresh token had an unknown outcome \
+             ({}); call allow_resend() to send it again",
+            self.0.message
+        );
+        err
+    }
+
     pub(crate) fn set_retryable(&mut self, retryable: bool) {
         self.0.retryable = retryable;
     }
@@ -279,3 +317,25 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Runs `f`, turning a panic into an [`ErrorCode::Internal`] error instead of letting it
+/// unwind into the caller: a binding's caller may be Node or C, where an unwinding panic
+/// aborts the whole process. `sent` says, after the fact, whether a request may have left
+/// (then the refresh token's state is `unknown`).
+pub(crate) fn catch_panic<T>(
+    sent: impl FnOnce() -> bool,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        let state = if sent() {
+            RefreshTokenState::Unknown
+        } else {
+            RefreshTokenState::Unused
+        };
+        Err(Error::new(
+            ErrorCode::Internal,
+            state,
+            "internal error in oauth-refresh (a caught panic); please report it",
+        ))
+    })
+}

@@ -19,6 +19,7 @@ mod client;
 mod cork;
 mod encode;
 mod error;
+pub mod limits;
 mod manager;
 mod request;
 mod resolve;

@@ -1,16 +1,17 @@
 //! Always-valid access tokens for one account, refreshed once however many callers ask.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 
 use crate::client::Client;
-use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
+use crate::limits::{checked_duration, checked_fraction};
 use crate::request::RefreshTokenRequest;
 use crate::secret::Secret;
-use crate::store::{store_error, Lease, MemoryStore, TokenStore};
+use crate::store::{store_error, Leased, MemoryStore, TokenStore};
 use crate::token::Token;
 
 /// What the manager refreshes with.
@@ -40,10 +41,12 @@ pub struct ManagerOptions {
     pub jitter: f64,
     /// The lifetime assumed for a token without `expires_in` (default 1 h).
     pub default_lifetime: Duration,
-    /// How long to wait for another process's refresh (default 30 s).
+    /// How long a caller whose token has expired waits for another process's refresh
+    /// (default 30 s). Callers whose token is still valid never wait: they get it at once.
     pub lease_wait: Duration,
-    /// How long a dead refresher may hold the lease in stores that need a bound (default 60 s).
-    /// Keep it above the client's timeout: a live refresher must never outlast its lease.
+    /// How long a refresher that died keeps the lease in stores that need a bound (Redis;
+    /// default 10 s). A live refresher renews it every third of this, so it never outlasts
+    /// its lease however slow the server is.
     pub lease_ttl: Duration,
     /// When the store cannot be reached and the token has expired, refresh anyway, without
     /// the lease (default false). Another host may then use the same refresh token, which
@@ -59,9 +62,27 @@ impl Default for ManagerOptions {
             jitter: 0.1,
             default_lifetime: Duration::from_secs(3600),
             lease_wait: Duration::from_secs(30),
-            lease_ttl: Duration::from_secs(60),
+            lease_ttl: Duration::from_secs(10),
             refresh_without_store: false,
         }
+    }
+}
+
+impl ManagerOptions {
+    /// Refuses an option out of range (a fraction outside 0..=1, a duration over
+    /// [`MAX_DURATION`](crate::limits::MAX_DURATION), a lease TTL under 100 ms) as
+    /// `invalid_input`.
+    pub fn validate(&self) -> Result<(), Error> {
+        checked_fraction("refresh_fraction", self.refresh_fraction)?;
+        checked_fraction("jitter", self.jitter)?;
+        checked_duration("min_window", self.min_window)?;
+        checked_duration("default_lifetime", self.default_lifetime)?;
+        checked_duration("lease_wait", self.lease_wait)?;
+        checked_duration("lease_ttl", self.lease_ttl)?;
+        if self.lease_ttl < Duration::from_millis(100) {
+            return Err(Error::invalid_input("lease_ttl must be at least 100 ms"));
+        }
+        Ok(())
     }
 }
 
@@ -90,6 +111,41 @@ struct Entry {
     unstored_from: Option<String>,
 }
 
+/// One refresh in progress in this process. Callers that need its outcome wait on it and
+/// share it, success or failure: nobody sends the same refresh token again behind it.
+#[derive(Default)]
+struct Flight {
+    outcome: Mutex<Option<Result<Token, Error>>>,
+    done: Condvar,
+}
+
+impl Flight {
+    fn wait(&self) -> Result<Token, Error> {
+        let mut outcome = lock(&self.outcome);
+        loop {
+            if let Some(result) = outcome.as_ref() {
+                return result.clone();
+            }
+            outcome = self.done.wait(outcome).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn finish(&self, result: &Result<Token, Error>) {
+        *lock(&self.outcome) = Some(result.clone());
+        self.done.notify_all();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The last refresh whose outcome was unknown: the refresh token it sent and the error.
+struct Unknown {
+    refresh_token: Secret,
+    error: Error,
+}
+
 impl Entry {
     /// Usable and not yet expired: worth serving when a refresh cannot happen now.
     fn still_valid(&self) -> bool {
@@ -105,7 +161,8 @@ pub struct TokenManager {
     store: Arc<dyn TokenStore>,
     options: ManagerOptions,
     current: ArcSwapOption<Entry>,
-    refreshing: Mutex<()>,
+    flight: Mutex<Option<Arc<Flight>>>,
+    unknown: Mutex<Option<Unknown>>,
     on_refresh: Option<Hook>,
     refreshes: AtomicU64,
     adoptions: AtomicU64,
@@ -122,7 +179,8 @@ impl TokenManager {
             store,
             options: ManagerOptions::default(),
             current: ArcSwapOption::empty(),
-            refreshing: Mutex::new(()),
+            flight: Mutex::new(None),
+            unknown: Mutex::new(None),
             on_refresh: None,
             refreshes: AtomicU64::new(0),
             adoptions: AtomicU64::new(0),
@@ -135,10 +193,11 @@ impl TokenManager {
         TokenManager::new(client, credentials, Arc::new(MemoryStore::new()))
     }
 
-    /// Replaces the refresh timing options.
-    pub fn with_options(mut self, options: ManagerOptions) -> Self {
+    /// Replaces the refresh timing options; `invalid_input` if one is out of range.
+    pub fn with_options(mut self, options: ManagerOptions) -> Result<Self, Error> {
+        options.validate()?;
         self.options = options;
-        self
+        Ok(self)
     }
 
     /// Called with every new token, after it was stored or when storing it failed (so a
@@ -162,6 +221,15 @@ impl TokenManager {
             }
         }
         self.refresh_slow()
+    }
+
+    /// After a refresh whose outcome was unknown (a timeout after sending, a 5xx, a broken
+    /// answer), the manager does not send that refresh token again on its own unless the
+    /// client's policy forgives it ([`RetryPolicy::retry_unknown_outcome`](crate::RetryPolicy)):
+    /// a server that rotates tokens may revoke the whole grant on reuse. Every call fails at
+    /// once with that error instead. This allows the next call to send it once more.
+    pub fn allow_resend(&self) {
+        *lock(&self.unknown) = None;
     }
 
     /// Marks the current token as stale (for example after the API answered 401): the next
@@ -232,27 +300,55 @@ impl TokenManager {
     }
 
     fn refresh_slow(&self) -> Result<Token, Error> {
-        // Single flight in this process: one caller refreshes. While it does, others keep
-        // the current token if it has not actually expired, and wait otherwise.
-        let _guard = match self.refreshing.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::WouldBlock) => {
-                if let Some(entry) = self.current.load_full().filter(|e| e.still_valid()) {
-                    return Ok(entry.token.clone());
+        // Single flight in this process: one caller refreshes; the others keep the current
+        // token while it has not actually expired, and otherwise share the refresh's outcome.
+        let (flight, leader) = {
+            let mut slot = lock(&self.flight);
+            match slot.as_ref() {
+                Some(flight) => (flight.clone(), false),
+                None => {
+                    let flight = Arc::new(Flight::default());
+                    *slot = Some(flight.clone());
+                    (flight, true)
                 }
-                self.refreshing.lock().unwrap_or_else(|e| e.into_inner())
             }
-            Err(TryLockError::Poisoned(e)) => e.into_inner(),
         };
+        if !leader {
+            if let Some(entry) = self.current.load_full().filter(|e| e.still_valid()) {
+                return Ok(entry.token.clone());
+            }
+            return flight.wait();
+        }
+        // The last line of defence: a bug must not leave the waiters hanging, nor unwind
+        // into a binding. If it struck mid-refresh, the outcome is unknown.
+        let result = catch_panic(|| true, || self.refresh_led());
+        flight.finish(&result);
+        *lock(&self.flight) = None;
+        result
+    }
+
+    /// The refresh this caller leads: coordinate with other processes, then refresh.
+    fn refresh_led(&self) -> Result<Token, Error> {
         if let Some(entry) = self.current.load_full() {
             if SystemTime::now() < entry.refresh_at {
-                return Ok(entry.token.clone()); // refreshed while we waited
+                return Ok(entry.token.clone()); // another flight refreshed just before
             }
         }
-
-        // Across processes: one refresher holds the lease; the rest wait, then adopt.
-        let (lease, stored) = match self.coordinate() {
-            Ok(coordinated) => coordinated,
+        // Across processes: one refresher holds the lease. A caller whose token is still
+        // valid does not wait for it; the others wait, then adopt what it stored.
+        let valid = self.current.load_full().filter(|e| e.still_valid());
+        let (lease, stored) = match self.coordinate(valid.is_none()) {
+            Ok(Some(coordinated)) => coordinated,
+            Ok(None) => {
+                return match valid {
+                    Some(entry) => Ok(entry.token.clone()),
+                    None => Err(Error::new(
+                        ErrorCode::Timeout,
+                        RefreshTokenState::Unused,
+                        "another refresher held the lease longer than lease_wait",
+                    )),
+                }
+            }
             Err(err) => return self.without_store(err),
         };
         let base = match stored {
@@ -290,17 +386,18 @@ impl TokenManager {
 
     /// Takes the lease and reads the store, first putting back our token if the store lost
     /// it (Redis restarted empty) or never got it (a write failed).
-    fn coordinate(&self) -> Result<(Box<dyn Lease>, Option<Token>), Error> {
-        let (lease, mut stored) = self
-            .store
-            .lease_and_load(self.options.lease_ttl, self.options.lease_wait)?
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::Timeout,
-                    RefreshTokenState::Unused,
-                    "another refresher held the lease longer than lease_wait",
-                )
-            })?;
+    /// `None`: another refresher holds the lease (and `wait` was false, or `lease_wait` ran
+    /// out).
+    fn coordinate(&self, wait: bool) -> Result<Option<Leased>, Error> {
+        let wait = if wait {
+            self.options.lease_wait
+        } else {
+            Duration::ZERO
+        };
+        let Some((lease, mut stored)) = self.store.lease_and_load(self.options.lease_ttl, wait)?
+        else {
+            return Ok(None);
+        };
         if let Some(entry) = self.current.load_full() {
             let stored_rt = stored.as_ref().and_then(Token::refresh_token);
             let behind = match &stored {
@@ -318,7 +415,7 @@ impl TokenManager {
                 }
             }
         }
-        Ok((lease, stored))
+        Ok(Some((lease, stored)))
     }
 
     /// The store failed before anything was sent: serve the current token while it works,
@@ -345,6 +442,12 @@ impl TokenManager {
         let used = base.refresh_token().ok_or_else(|| {
             Error::invalid_input("the stored token has no refresh token to refresh with")
         })?;
+        if let Some(unknown) = lock(&self.unknown)
+            .as_ref()
+            .filter(|u| u.refresh_token.expose() == used)
+        {
+            return Err(unknown.error.not_resent());
+        }
         let mut request = RefreshTokenRequest::new(
             self.credentials.client_id.clone(),
             self.credentials.client_secret.clone(),
@@ -373,6 +476,15 @@ impl TokenManager {
             }
             Err(err) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
+                if err.refresh_token_state() == RefreshTokenState::Unknown
+                    && err.salvaged_refresh_token().is_none()
+                    && !self.client.resends_unknown_outcome()
+                {
+                    *lock(&self.unknown) = Some(Unknown {
+                        refresh_token: Secret::new(used),
+                        error: err.clone(),
+                    });
+                }
                 if let Some(salvaged) = err.salvaged_refresh_token() {
                     // The server rotated inside a broken answer: keep the new refresh token
                     // (with no usable access token), so the next call refreshes with it.

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+use crate::limits::MAX_LIFETIME_SECS;
 use crate::secret::Secret;
 use crate::time::parse_rfc3339;
 use crate::wire::WireToken;
@@ -39,6 +40,11 @@ impl Token {
         previous_refresh_token: Option<&Secret>,
     ) -> Result<Token, NotAToken> {
         let access_token = match body.access_token.take() {
+            // A control character cannot travel in an Authorization header, nor a NUL in
+            // a C string: such a token is unusable, and its refresh token is salvaged.
+            Some(Value::String(s)) if has_control(&s) => {
+                return Err(NotAToken("access_token holds a control character"))
+            }
             Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
             Some(_) => return Err(NotAToken("access_token is not a non-empty string")),
             None => return Err(NotAToken("access_token is missing")),
@@ -46,17 +52,23 @@ impl Token {
         let token_type = match body.token_type.take() {
             None | Some(Value::Null) => "Bearer".to_owned(),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-            Some(Value::String(s)) if !s.is_empty() => s,
-            Some(_) => return Err(NotAToken("token_type is not a string")),
+            Some(Value::String(s)) if !s.is_empty() && !has_control(&s) => s,
+            Some(_) => return Err(NotAToken("token_type is not a printable string")),
         };
         let expires_in = match body.expires_in.take() {
             None | Some(Value::Null) => None,
-            Some(v) => Some(seconds(&v).ok_or(NotAToken("expires_in is not a number"))?),
+            Some(v) => lifetime(&v).ok_or(NotAToken("expires_in is not a number"))?,
         };
-        let new_refresh_token =
-            optional_string(body.refresh_token.take(), "refresh_token")?.map(Secret::new);
+        // An empty refresh token is no refresh token: the one sent stays in use.
+        let new_refresh_token = optional_string(body.refresh_token.take(), "refresh_token")?
+            .filter(|s| !s.is_empty())
+            .map(Secret::new);
         let scope = optional_string(body.scope.take(), "scope")?;
-        let id_token = optional_string(body.id_token.take(), "id_token")?.map(Secret::new);
+        let id_token = optional_string(body.id_token.take(), "id_token")?;
+        if id_token.as_deref().is_some_and(has_control) {
+            return Err(NotAToken("id_token holds a control character"));
+        }
+        let id_token = id_token.map(Secret::new);
         let created_at = match body.created_at.take() {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(
@@ -86,7 +98,7 @@ impl Token {
             access_token,
             token_type,
             expires_in,
-            expires_at: expires_in.map(|s| sent_at + Duration::from_secs(s)),
+            expires_at: expires_in.and_then(|s| sent_at.checked_add(Duration::from_secs(s))),
             refresh_token,
             refresh_token_rotated,
             scope,
@@ -150,8 +162,12 @@ impl Token {
     /// True when the token expires within `leeway` from now. A token without a known
     /// lifetime is never considered expired here.
     pub fn is_expired(&self, leeway: Duration) -> bool {
-        self.expires_at
-            .is_some_and(|at| SystemTime::now() + leeway >= at)
+        self.expires_at.is_some_and(|at| {
+            // A leeway beyond the calendar reaches past any expiry.
+            SystemTime::now()
+                .checked_add(leeway)
+                .is_none_or(|t| t >= at)
+        })
     }
 
     /// `expires_at` as Unix seconds with a fraction (what the bindings expose).
@@ -162,14 +178,23 @@ impl Token {
     }
 }
 
-/// A number of seconds sent as a JSON number or a numeric string.
-fn seconds(v: &Value) -> Option<u64> {
+/// `expires_in` sent as a JSON number or a numeric string: `None` when it is not a
+/// non-negative number, `Some(None)` ("no expiry known") when it is above
+/// [`MAX_LIFETIME_SECS`], whatever its size.
+fn lifetime(v: &Value) -> Option<Option<u64>> {
     let f = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    (f.is_finite() && f >= 0.0).then_some(f as u64)
+    if f.is_nan() || f < 0.0 {
+        return None;
+    }
+    Some((f <= MAX_LIFETIME_SECS as f64).then_some(f as u64))
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
 }
 
 fn optional_string(value: Option<Value>, key: &'static str) -> Result<Option<String>, NotAToken> {
@@ -278,7 +303,7 @@ impl Token {
             expires_in: r.expires_in,
             expires_at: r
                 .expires_at_ms
-                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+                .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms))),
             refresh_token: r.refresh_token,
             refresh_token_rotated: false,
             scope: r.scope,

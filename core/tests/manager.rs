@@ -318,8 +318,9 @@ fn a_token_without_expires_in_lives_the_default_lifetime() {
         default_lifetime: Duration::from_millis(300),
         ..Default::default()
     };
-    let manager =
-        TokenManager::in_memory(client, credentials("seed-mgrnoexp")).with_options(options);
+    let manager = TokenManager::in_memory(client, credentials("seed-mgrnoexp"))
+        .with_options(options)
+        .unwrap();
     let first = manager.access_token().unwrap();
     assert_eq!(
         manager.access_token().unwrap(),

@@ -247,7 +247,8 @@ fn an_unreachable_redis_is_store_unavailable_and_sends_nothing() {
         "a",
     )
     .unwrap()
-    .with_timeout(Duration::from_millis(500));
+    .with_timeout(Duration::from_millis(500))
+    .unwrap();
     let client = Arc::new(Client::new(format!("{}/unreach/ok/token", server.url())).unwrap());
     let manager = TokenManager::new(client, credentials("seed-unreach"), Arc::new(store));
     let err = manager.access_token().unwrap_err();
@@ -267,13 +268,15 @@ fn manager_over(
 ) -> TokenManager {
     let store = RedisStore::new(&redis.url(), "t", seed)
         .unwrap()
-        .with_timeout(Duration::from_millis(500));
+        .with_timeout(Duration::from_millis(500))
+        .unwrap();
     TokenManager::new(
         Arc::new(Client::new(url).unwrap()),
         credentials(seed),
         Arc::new(store),
     )
     .with_options(options)
+    .unwrap()
 }
 
 #[test]
@@ -581,6 +584,7 @@ fn a_refresher_that_outlived_its_lease_adopts_the_stored_token_rather_than_split
             Arc::new(store),
         )
         .with_options(options)
+        .unwrap()
     };
     let (a, b) = (host(), host());
     let tokens = std::thread::scope(|s| {

@@ -137,7 +137,7 @@ impl TokenStore for FileStore {
 
     fn lease(&self, _ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
         let file = self.open_lock(".lease")?;
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + wait.min(crate::limits::MAX_DURATION);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Some(Box::new(FileLease(file)))),

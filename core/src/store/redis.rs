@@ -9,6 +9,7 @@
 //! Every operation is idempotent, so one that failed on a connection broken by a Redis
 //! restart is retried once on a new connection without doing anything twice.
 
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,12 @@ end
 return {1, redis.call('HGET', KEYS[2], 'token') or ''}
 ";
 
+/// Extends the lease only if it is still ours.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+";
+
 /// Deletes the lease only if it is still ours: after our TTL ran out it may be another's.
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -73,12 +80,14 @@ struct Inner {
 struct Scripts {
     compare_and_swap: Script,
     acquire: Script,
+    renew: Script,
     release: Script,
 }
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     compare_and_swap: Script::new(COMPARE_AND_SWAP),
     acquire: Script::new(ACQUIRE),
+    renew: Script::new(RENEW),
     release: Script::new(RELEASE),
 });
 
@@ -116,9 +125,16 @@ impl RedisStore {
         self.map_inner(|inner| inner.key = Some(key))
     }
 
-    /// How long to wait to connect, and for each answer (default 2 s).
-    pub fn with_timeout(self, timeout: Duration) -> Self {
-        self.map_inner(|inner| inner.timeout = timeout)
+    /// How long to wait to connect, and for each answer (default 2 s); `invalid_input` when
+    /// zero or above [`MAX_DURATION`](crate::limits::MAX_DURATION).
+    pub fn with_timeout(self, timeout: Duration) -> Result<Self, Error> {
+        if timeout.is_zero() {
+            return Err(Error::invalid_input(
+                "the Redis timeout must be greater than zero",
+            ));
+        }
+        crate::limits::checked_duration("the Redis timeout", timeout)?;
+        Ok(self.map_inner(|inner| inner.timeout = timeout))
     }
 
     fn map_inner(mut self, f: impl FnOnce(&mut Inner)) -> Self {
@@ -230,9 +246,43 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The refresh lease. While it is held, a thread renews its TTL every third of it, so a
+/// live refresher keeps it however slow the server is, and one that died loses it within
+/// one TTL.
 struct RedisLease {
     inner: Arc<Inner>,
     owner: String,
+    // Dropping it stops the renewals.
+    _renewing: mpsc::Sender<()>,
+}
+
+impl RedisLease {
+    fn new(inner: Arc<Inner>, owner: String, ttl: Duration) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let (keeper, renewed_owner) = (inner.clone(), owner.clone());
+        let ttl_ms = ttl.as_millis() as u64;
+        // Best effort: if a renewal fails (Redis unreachable), the compare-and-swap still
+        // keeps a second refresher's token from overwriting ours.
+        let _ = std::thread::Builder::new()
+            .name("oauth-refresh-lease".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(ttl / 3) {
+                    let _ = keeper.run(|c| {
+                        SCRIPTS
+                            .renew
+                            .key(&keeper.lease_key)
+                            .arg(&renewed_owner)
+                            .arg(ttl_ms)
+                            .invoke::<i64>(c)
+                    });
+                }
+            });
+        RedisLease {
+            inner,
+            owner,
+            _renewing: stop,
+        }
+    }
 }
 
 impl Lease for RedisLease {}
@@ -306,6 +356,7 @@ impl RedisStore {
             .map_err(|e| store_error(format!("no randomness for a lease owner: {e}")))?;
         let owner = format!("{}:{}", std::process::id(), hex(&nonce));
         let ttl_ms = ttl.as_millis().max(1) as u64;
+        let wait = wait.min(crate::limits::MAX_DURATION);
         let deadline = Instant::now() + wait;
         // Poll with backoff: a refresh takes milliseconds to seconds.
         let mut pause = Duration::from_millis(2);
@@ -320,11 +371,7 @@ impl RedisStore {
                     .invoke(c)
             })?;
             if acquired == 1 {
-                let lease = RedisLease {
-                    inner: inner.clone(),
-                    owner,
-                };
-                return Ok(Some((lease, record)));
+                return Ok(Some((RedisLease::new(inner.clone(), owner, ttl), record)));
             }
             let now = Instant::now();
             if now >= deadline {
