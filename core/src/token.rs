@@ -63,7 +63,16 @@ impl Token {
         let new_refresh_token = optional_string(body.refresh_token.take(), "refresh_token")?
             .filter(|s| !s.is_empty())
             .map(Secret::new);
+        if new_refresh_token
+            .as_ref()
+            .is_some_and(|t| has_control(t.expose()))
+        {
+            return Err(NotAToken("refresh_token holds a control character"));
+        }
         let scope = optional_string(body.scope.take(), "scope")?;
+        if scope.as_deref().is_some_and(has_control) {
+            return Err(NotAToken("scope holds a control character"));
+        }
         let id_token = optional_string(body.id_token.take(), "id_token")?;
         if id_token.as_deref().is_some_and(has_control) {
             return Err(NotAToken("id_token holds a control character"));

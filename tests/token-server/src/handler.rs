@@ -288,7 +288,18 @@ fn early_fault(fault: Option<&str>, modes: &Modes) -> Result<Option<Reply>, Hang
         )))
     };
     match fault {
-        None | Some("truncated" | "broken-with-refresh" | "echo-secret") => Ok(None),
+        None
+        | Some(
+            "truncated"
+            | "broken-with-refresh"
+            | "echo-secret"
+            | "expires-absurd"
+            | "expires-huge-string"
+            | "expires-negative"
+            | "nul-access-token"
+            | "error-with-refresh"
+            | "huge-with-refresh",
+        ) => Ok(None),
         Some("close") => Err(HangUp),
         Some("429") => Ok(Some(with_header(
             reply(
@@ -372,8 +383,48 @@ fn late_fault(fault: Option<&str>, body: Map<String, Value>) -> Reply {
                 json!({ "access_token": 42, "refresh_token": rt }),
             )
         }
+        // Absurd lifetimes, after a real rotation: the client must neither crash nor lose
+        // the new refresh token.
+        Some("expires-absurd") => {
+            let mut text = Value::Object(body).to_string();
+            text = text.replacen("\"expires_in\":7200", "\"expires_in\":1e308", 1);
+            raw(StatusCode::OK, "application/json", Bytes::from(text))
+        }
+        Some("expires-huge-string") => {
+            with_field(body, "expires_in", "18446744073709551615".into())
+        }
+        Some("expires-negative") => with_field(body, "expires_in", (-5).into()),
+        // A NUL inside the access token: unusable (no header or C string can hold it).
+        Some("nul-access-token") => {
+            let at = body["access_token"].as_str().unwrap_or_default().to_owned();
+            with_field(body, "access_token", format!("{at}\u{0}x").into())
+        }
+        // A 2xx that says it failed yet carries the rotated refresh token.
+        Some("error-with-refresh") => {
+            let rt = body.get("refresh_token").cloned().unwrap_or(Value::Null);
+            reply(
+                StatusCode::OK,
+                json!({ "error": "server_error", "refresh_token": rt }),
+            )
+        }
+        // A valid token padded past the client's 1 MiB limit, the refresh token last.
+        Some("huge-with-refresh") => {
+            let mut text = Value::Object(body.clone()).to_string();
+            text.pop();
+            let rt = body.get("refresh_token").cloned().unwrap_or(Value::Null);
+            text.push_str(&format!(
+                ",\"padding\":\"{}\",\"refresh_token\":{rt}}}",
+                "x".repeat(3 << 20)
+            ));
+            raw(StatusCode::OK, "application/json", Bytes::from(text))
+        }
         _ => reply(StatusCode::OK, Value::Object(body)),
     }
+}
+
+fn with_field(mut body: Map<String, Value>, key: &str, value: Value) -> Reply {
+    body.insert(key.to_owned(), value);
+    reply(StatusCode::OK, Value::Object(body))
 }
 
 fn parse_params(
