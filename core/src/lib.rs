@@ -15,6 +15,8 @@
 //! token that was sent is still good.
 
 mod classify;
+#[cfg(test)]
+mod classify_props;
 mod client;
 mod cork;
 mod encode;

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        // Bounded like every outside number: a wait beyond a year is a year.
+        return Some(Duration::from_secs(secs).min(crate::limits::MAX_DURATION));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
