@@ -42,7 +42,7 @@ fn main() {
     let options = ManagerOptions {
         min_window: Duration::from_millis(50),
         jitter: 0.0,
-        lease_ttl: env_ms("WORKER_LEASE_TTL_MS", 60_000),
+        lease_ttl: env_ms("WORKER_LEASE_TTL_MS", 10_000),
         ..ManagerOptions::default()
     };
     let store: Arc<dyn TokenStore> = if store.starts_with("redis://") {

@@ -7,8 +7,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use oauth_refresh::{
-    Client, ErrorCode, FileStore, GustoEnvironment, MemoryStore, RefreshTokenRequest, Token,
-    TokenManager, TokenStore,
+    Client, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, MemoryStore,
+    RefreshTokenRequest, RefreshTokenState, Token, TokenManager, TokenStore,
 };
 use token_server::TokenServer;
 
@@ -338,4 +338,150 @@ fn a_token_without_expires_in_lives_the_default_lifetime() {
     manager.invalidate();
     manager.access_token().unwrap();
     assert_eq!(server.token_requests("mgrnoexp"), 3, "and on invalidate()");
+}
+
+#[test]
+fn waiters_share_a_failure_and_an_unknown_outcome_is_not_resent() {
+    let server = TokenServer::start();
+    // The endpoint hangs for 3 s; the client gives up after 0.5 s, with the token sent.
+    let url = format!("{}/mgrhang/family,delay=3000,times=1/token", server.url());
+    let client = Client::builder(url)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let manager = Arc::new(TokenManager::in_memory(
+        Arc::new(client),
+        credentials("seed-mgrhang"),
+    ));
+    let barrier = Arc::new(Barrier::new(16));
+    let started = std::time::Instant::now();
+    let errors: Vec<_> = (0..16)
+        .map(|_| {
+            let (m, b) = (manager.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                m.access_token().unwrap_err()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    // Each waiter resending after the one before would take 16 timeouts (8 s).
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_millis(2500), "took {waited:?}");
+    for err in &errors {
+        assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+        assert_eq!(err.refresh_token_state(), RefreshTokenState::Unknown);
+    }
+    assert_eq!(server.token_requests("mgrhang"), 1, "the token left once");
+
+    // Later calls fail at once with the same outcome rather than resend the token.
+    let again = manager.access_token().unwrap_err();
+    assert_eq!(again.code(), ErrorCode::Timeout);
+    assert_eq!(again.refresh_token_state(), RefreshTokenState::Unknown);
+    assert!(again.message().starts_with("not resent"), "{again}");
+    assert_eq!(server.token_requests("mgrhang"), 1);
+
+    // The caller decides to resend. The server dropped the hung request when the client
+    // hung up, before rotating: the token still works.
+    manager.allow_resend();
+    manager.access_token().unwrap();
+    assert_eq!(server.token_requests("mgrhang"), 2);
+}
+
+#[test]
+fn a_gusto_client_resends_an_unknown_outcome_by_policy() {
+    let server = TokenServer::start();
+    let base = format!("{}/mgrgusto/lazy,delay=1500,times=1", server.url());
+    let client = Client::gusto(GustoEnvironment::from_str(&base).unwrap())
+        .timeout(Duration::from_millis(500))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let manager = TokenManager::in_memory(Arc::new(client), credentials("seed-mgrgusto"));
+    let err = manager.access_token().unwrap_err();
+    assert_eq!(err.refresh_token_state(), RefreshTokenState::Unknown);
+    // Gusto revokes lazily: the manager resends without being asked, and it works.
+    manager.access_token().unwrap();
+    assert_eq!(server.token_requests("mgrgusto"), 2);
+}
+
+#[test]
+fn a_valid_token_is_served_at_once_while_another_process_refreshes() {
+    let server = TokenServer::start();
+    let dir = temp_dir("swr");
+    let file = dir.join("token.json");
+    // Tokens live 60 s, but the window is 59.5 s: every call is due for a refresh.
+    let url = format!("{}/mgrswr/expires=60/token", server.url());
+    let options = ManagerOptions {
+        min_window: Duration::from_millis(59_500),
+        jitter: 0.0,
+        lease_wait: Duration::from_millis(300),
+        ..ManagerOptions::default()
+    };
+    let manager = TokenManager::new(
+        Arc::new(Client::new(&url).unwrap()),
+        credentials("seed-mgrswr"),
+        Arc::new(FileStore::new(&file)),
+    )
+    .with_options(options)
+    .unwrap();
+    let first = manager.access_token().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+
+    // Another process holds the lease (a flock on its own open file) for its refresh.
+    let other = FileStore::new(&file);
+    let lease = other
+        .lease(Duration::from_secs(10), Duration::ZERO)
+        .unwrap()
+        .expect("the lease is free");
+    assert_eq!(
+        manager.access_token().unwrap(),
+        first,
+        "still valid: served without waiting for the other refresh"
+    );
+    assert_eq!(server.token_requests("mgrswr"), 1);
+
+    // An invalidated token is not valid: that caller waits, and lease_wait runs out.
+    manager.invalidate();
+    let err = manager.access_token().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert_eq!(err.refresh_token_state(), RefreshTokenState::Unused);
+    drop(lease);
+    assert_ne!(manager.access_token().unwrap(), first);
+    assert_eq!(server.token_requests("mgrswr"), 2);
+}
+
+#[test]
+fn options_out_of_range_are_invalid_input() {
+    let client = Arc::new(Client::new("http://127.0.0.1:9/token").unwrap());
+    let bad = [
+        ManagerOptions {
+            refresh_fraction: f64::NAN,
+            ..ManagerOptions::default()
+        },
+        ManagerOptions {
+            jitter: -0.5,
+            ..ManagerOptions::default()
+        },
+        ManagerOptions {
+            default_lifetime: Duration::MAX,
+            ..ManagerOptions::default()
+        },
+        ManagerOptions {
+            lease_wait: Duration::from_secs(u64::MAX),
+            ..ManagerOptions::default()
+        },
+        ManagerOptions {
+            lease_ttl: Duration::from_millis(10),
+            ..ManagerOptions::default()
+        },
+    ];
+    for options in bad {
+        let shown = format!("{options:?}");
+        let manager = TokenManager::in_memory(client.clone(), credentials("seed-x"));
+        let err = manager.with_options(options).err().expect(&shown);
+        assert_eq!(err.code(), ErrorCode::InvalidInput, "{shown}");
+    }
 }
