@@ -6,7 +6,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test lint test-rust redis-server python test-python node test-node c test-c install bench
+.PHONY: help build demo test lint test-rust redis-server python test-python node test-node c test-c install bench fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -129,6 +129,11 @@ test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan,
 	  unset OAUTH_REFRESH_TEST_SECONDS; \
 	done
 	$(SERVER) $(C_TESTS)/demo
+
+# The property tests run a few hundred cases in `make test`; before a release, many more.
+FUZZ_CASES ?= 50000
+fuzz: ## Property tests over response classification and token parsing, with FUZZ_CASES cases each (default 50000)
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p oauth-refresh --lib props
 
 # Benchmarks (not part of `make test`): peers are installed into bench/peers (ignored).
 bench: python node redis-server ## Benchmark every language's refresh against its peers, and TokenManager with Redis; writes bench/results/latest.md

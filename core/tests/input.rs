@@ -124,6 +124,29 @@ fn the_token_url_and_options_are_checked() {
         refused(https().timeout(Duration::ZERO)),
         ErrorCode::InvalidInput
     );
+    // Values that would overflow time arithmetic, or break every request, are refused
+    // here rather than panicking later.
+    for agent in ["a\r\nX-Forged: 1", "nul\0byte", "bell\x07"] {
+        assert_eq!(
+            refused(https().user_agent(agent)),
+            ErrorCode::InvalidInput,
+            "{agent:?}"
+        );
+    }
+    let huge = Duration::from_secs(u64::MAX);
+    assert_eq!(refused(https().timeout(huge)), ErrorCode::InvalidInput);
+    assert_eq!(
+        refused(https().connect_timeout(huge)),
+        ErrorCode::InvalidInput
+    );
+    let policy = oauth_refresh::RetryPolicy {
+        max_backoff: huge,
+        ..Default::default()
+    };
+    assert_eq!(
+        refused(https().retry_policy(policy)),
+        ErrorCode::InvalidInput
+    );
     assert_eq!(
         refused(https().ca_file("/nonexistent/ca.pem")),
         ErrorCode::InvalidInput
