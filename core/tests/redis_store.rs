@@ -126,20 +126,39 @@ fn the_lease_has_one_holder_expires_and_is_released_only_by_its_owner() {
     let owner: String = conn.get(store.lease_key()).unwrap();
     assert!(owner.starts_with(&format!("{}:", std::process::id())));
     drop(first);
+
+    // A live holder renews its lease: however long it holds it, nobody takes over.
     let second = store
         .lease(Duration::from_millis(200), short)
         .unwrap()
         .unwrap();
-    // The holder stalls past its TTL: another takes over, and the stalled one's late
-    // release (its real Drop) does not free the new holder's lease.
-    let started = Instant::now();
+    assert!(
+        store
+            .lease(Duration::from_secs(10), Duration::from_millis(700))
+            .unwrap()
+            .is_none(),
+        "held past three TTLs by a live holder"
+    );
+
+    // Its TTL ran out while it stalled and another host took the lease: the stalled one's
+    // late release (its real Drop) must not free the new holder's lease.
+    let _: () = conn.set(store.lease_key(), "4242:another-host").unwrap();
+    drop(second);
+    let holder: String = conn.get(store.lease_key()).unwrap();
+    assert_eq!(holder, "4242:another-host");
+
+    // A holder that died (nobody renews) loses the lease within its TTL.
+    let _: () = conn
+        .set_options(
+            store.lease_key(),
+            "4242:dead-host",
+            redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(200)),
+        )
+        .unwrap();
     let third = store
         .lease(Duration::from_secs(10), Duration::from_secs(5))
         .unwrap()
-        .expect("the stalled holder's lease expires");
-    assert!(started.elapsed() >= Duration::from_millis(100));
-    drop(second);
-    assert!(conn.exists::<_, bool>(store.lease_key()).unwrap());
+        .expect("the dead holder's lease expires");
     drop(third);
     assert!(!conn.exists::<_, bool>(store.lease_key()).unwrap());
 }
