@@ -377,6 +377,16 @@ fn is_loopback(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// What one exchange sends, beyond its body.
+struct Sending<'a> {
+    /// The refresh token sent, if any: kept when the server does not rotate.
+    refresh_token: Option<&'a Secret>,
+    /// Values that must not appear in any message, even if the server echoes them.
+    secrets: &'a [&'a str],
+    /// Set once a request may have left, for the panic boundary.
+    sent: &'a Cell<bool>,
+}
+
 /// Refreshes tokens at one token endpoint. Cheap to share: it is `Send + Sync` and
 /// keeps connections alive between calls.
 #[derive(Debug)]
@@ -452,9 +462,11 @@ impl Client {
         self.execute(
             &body.finish(),
             (&request.client_id, &request.client_secret),
-            Some(&request.refresh_token),
-            &secrets,
-            sent,
+            &Sending {
+                refresh_token: Some(&request.refresh_token),
+                secrets: &secrets,
+                sent,
+            },
         )
     }
 
@@ -476,9 +488,11 @@ impl Client {
         self.execute(
             &body.finish(),
             (&request.client_id, &request.client_secret),
-            None,
-            &secrets,
-            sent,
+            &Sending {
+                refresh_token: None,
+                secrets: &secrets,
+                sent,
+            },
         )
     }
 
@@ -496,9 +510,7 @@ impl Client {
         &self,
         body: &[u8],
         (client_id, client_secret): (&str, &Secret),
-        refresh_token: Option<&Secret>,
-        secrets: &[&str],
-        sent: &Cell<bool>,
+        sending: &Sending<'_>,
     ) -> Result<Token, Error> {
         let deadline = Instant::now() + self.timeout;
         let authorization = match self.client_auth {
@@ -518,9 +530,7 @@ impl Client {
                 body,
                 authorization.as_ref(),
                 deadline,
-                refresh_token,
-                secrets,
-                sent,
+                sending,
             );
             let mut err = match result {
                 Ok(token) => return Ok(token),
@@ -577,9 +587,7 @@ impl Client {
         body: &[u8],
         authorization: Option<&HeaderValue>,
         deadline: Instant,
-        refresh_token: Option<&Secret>,
-        secrets: &[&str],
-        sent: &Cell<bool>,
+        sending: &Sending<'_>,
     ) -> Result<Token, Error> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
@@ -614,7 +622,7 @@ impl Client {
         };
 
         let sent_at = SystemTime::now();
-        sent.set(true);
+        sending.sent.set(true);
         let mut response = request
             .send(body)
             .map_err(|e| classify_transport(e, &self.host))?;
@@ -658,8 +666,8 @@ impl Client {
             retry_after: retry_after.as_deref(),
             body: &body,
             sent_at,
-            previous_refresh_token: refresh_token,
-            secrets,
+            previous_refresh_token: sending.refresh_token,
+            secrets: sending.secrets,
         })
     }
 }
