@@ -3,5 +3,5 @@ import { createRequire } from 'node:module'
 
 const native = createRequire(import.meta.url)('./index.js')
 
-export const { Client, Token, OAuthRefreshError } = native
+export const { Client, Token, OAuthRefreshError, ERROR_CODES } = native
 export default native

@@ -1,16 +1,17 @@
 //! `Client`: options in, refreshes on the libuv pool (`refresh`) or inline (`refreshSync`).
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi::Task;
 use napi_derive::napi;
+use oauth_refresh::limits::duration_from_millis;
 use oauth_refresh::{BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment};
 
-use crate::error::{convert, invalid_input, to_js_error};
+use crate::error::{convert, guard, internal_error, invalid_input, to_js_error, NOT_SENT, SENT};
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
 use crate::token::Token;
 
@@ -23,9 +24,10 @@ pub struct ClientOptions {
     pub body_encoding: Option<String>,
     /// `'basic'` (default, HTTP Basic) or `'post'` (credentials in the body).
     pub client_auth: Option<String>,
-    /// Deadline for a whole refresh, retries included (default 30000).
+    /// Deadline for a whole refresh, retries included (default 30000; more than 0, at most
+    /// a year, else `INVALID_INPUT`).
     pub timeout_ms: Option<f64>,
-    /// Deadline for opening a connection (default 10000).
+    /// Deadline for opening a connection (default 10000; more than 0, at most a year).
     pub connect_timeout_ms: Option<f64>,
     /// Retries after the first attempt, only where safe (default 2).
     pub max_retries: Option<u32>,
@@ -46,9 +48,10 @@ pub struct GustoOptions {
     pub environment: Option<String>,
     /// `X-Gusto-API-Version`; omit to use the application's minimum version.
     pub api_version: Option<String>,
-    /// Deadline for a whole refresh, retries included (default 30000).
+    /// Deadline for a whole refresh, retries included (default 30000; more than 0, at most
+    /// a year, else `INVALID_INPUT`).
     pub timeout_ms: Option<f64>,
-    /// Deadline for opening a connection (default 10000).
+    /// Deadline for opening a connection (default 10000; more than 0, at most a year).
     pub connect_timeout_ms: Option<f64>,
     /// Retries after the first attempt (default 2).
     pub max_retries: Option<u32>,
@@ -83,16 +86,9 @@ struct Common {
 
 impl Common {
     fn apply(self, env: &Env, mut builder: ClientBuilder) -> Result<Client> {
+        // NaN, negative or over a year is INVALID_INPUT here; zero, when the core builds.
         let millis = |name: &str, value: f64| {
-            Duration::try_from_secs_f64(value / 1000.0)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    invalid_input(
-                        env,
-                        format!("{name} must be a positive number of milliseconds"),
-                    )
-                })
+            duration_from_millis(name, value).map_err(|e| to_js_error(env, &e))
         };
         builder = builder.surface("node");
         if let Some(ms) = self.timeout_ms {
@@ -128,11 +124,15 @@ pub struct Client(pub(crate) Arc<oauth_refresh::Client>);
 #[napi]
 impl Client {
     /// A client for an RFC 6749 token endpoint.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         env: Env,
         #[napi(ts_arg_type = "ClientOptions")] options: Unknown<'_>,
     ) -> Result<Self> {
+        guard(&env, NOT_SENT, || Self::create(env, options))
+    }
+
+    fn create(env: Env, options: Unknown<'_>) -> Result<Self> {
         let options: ClientOptions = convert(&env, options, "new Client(options)")?;
         let encoding = match options.body_encoding.as_deref() {
             None => BodyEncoding::Form,
@@ -160,11 +160,15 @@ impl Client {
     }
 
     /// The Gusto preset: JSON body, credentials in the body, `X-Gusto-API-Version`.
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn gusto(
         env: Env,
         #[napi(ts_arg_type = "GustoOptions")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
+        guard(&env, NOT_SENT, || Self::create_gusto(env, options))
+    }
+
+    fn create_gusto(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
         let options: Option<GustoOptions> = match options {
             Some(o) => convert(&env, o, "Client.gusto(options)")?,
             None => None,
@@ -201,67 +205,79 @@ impl Client {
     /// Exchanges a refresh token on the libuv thread pool. `options.signal` aborts it while
     /// it waits for a thread; once the request is on the wire it completes, so a rotated
     /// refresh token is never lost.
-    #[napi(ts_return_type = "Promise<Token>")]
+    #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn refresh(
         &self,
         env: Env,
         #[napi(ts_arg_type = "RefreshTokenRequest")] request: Unknown<'_>,
         #[napi(ts_arg_type = "RefreshOptions")] options: Option<Unknown<'_>>,
     ) -> Result<AsyncTask<Exchange>> {
-        let request = refresh_request(&env, request, "refresh(request)")?;
-        let mut signal = None;
-        if let Some(options) = options {
-            if already_aborted(options)? {
-                return Err(abort_error(&env)?);
+        guard(&env, NOT_SENT, || {
+            let request = refresh_request(&env, request, "refresh(request)")?;
+            let mut signal = None;
+            if let Some(options) = options {
+                if already_aborted(options)? {
+                    return Err(abort_error(&env)?);
+                }
+                let options: RefreshOptions = convert(&env, options, "refresh(request, options)")?;
+                signal = options.signal;
             }
-            let options: RefreshOptions = convert(&env, options, "refresh(request, options)")?;
-            signal = options.signal;
-        }
-        let client = self.0.clone();
-        let task = Exchange::new(move || client.refresh(&request));
-        Ok(AsyncTask::with_optional_signal(task, signal))
+            let client = self.0.clone();
+            let task = Exchange::new(move || client.refresh(&request));
+            Ok(AsyncTask::with_optional_signal(task, signal))
+        })
     }
 
     /// `refresh`, blocking the calling thread.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn refresh_sync(
         &self,
         env: Env,
         #[napi(ts_arg_type = "RefreshTokenRequest")] request: Unknown<'_>,
     ) -> Result<Token> {
-        let request = refresh_request(&env, request, "refreshSync(request)")?;
-        self.0
-            .refresh(&request)
-            .map(Token)
-            .map_err(|e| to_js_error(&env, &e))
+        let request = guard(&env, NOT_SENT, || {
+            refresh_request(&env, request, "refreshSync(request)")
+        })?;
+        guard(&env, SENT, || {
+            self.0
+                .refresh(&request)
+                .map(Token)
+                .map_err(|e| to_js_error(&env, &e))
+        })
     }
 
     /// Gusto's `system_access` grant, on the libuv thread pool.
-    #[napi(ts_return_type = "Promise<Token>")]
+    #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn system_access(
         &self,
         env: Env,
         #[napi(ts_arg_type = "SystemAccessTokenRequest")] request: Unknown<'_>,
     ) -> Result<AsyncTask<Exchange>> {
-        let request = system_request(&env, request, "systemAccess(request)")?;
-        let client = self.0.clone();
-        Ok(AsyncTask::new(Exchange::new(move || {
-            client.system_access(&request)
-        })))
+        guard(&env, NOT_SENT, || {
+            let request = system_request(&env, request, "systemAccess(request)")?;
+            let client = self.0.clone();
+            Ok(AsyncTask::new(Exchange::new(move || {
+                client.system_access(&request)
+            })))
+        })
     }
 
     /// `systemAccess`, blocking the calling thread.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn system_access_sync(
         &self,
         env: Env,
         #[napi(ts_arg_type = "SystemAccessTokenRequest")] request: Unknown<'_>,
     ) -> Result<Token> {
-        let request = system_request(&env, request, "systemAccessSync(request)")?;
-        self.0
-            .system_access(&request)
-            .map(Token)
-            .map_err(|e| to_js_error(&env, &e))
+        let request = guard(&env, NOT_SENT, || {
+            system_request(&env, request, "systemAccessSync(request)")
+        })?;
+        guard(&env, SENT, || {
+            self.0
+                .system_access(&request)
+                .map(Token)
+                .map_err(|e| to_js_error(&env, &e))
+        })
     }
 }
 
@@ -312,7 +328,12 @@ fn system_request(
     ))
 }
 
+/// What a job on the pool ended with: the core's answer, or `None` after a caught panic.
+pub type Outcome = Option<std::result::Result<oauth_refresh::Token, oauth_refresh::Error>>;
+
 /// One blocking call to the core, run on the libuv pool; the same call a `*Sync` twin makes.
+/// A panic in it is caught and rejects with `INTERNAL`, refresh token state `unknown` (the
+/// request may have left).
 pub struct Exchange(
     Box<dyn FnMut() -> std::result::Result<oauth_refresh::Token, oauth_refresh::Error> + Send>,
 );
@@ -325,17 +346,38 @@ impl Exchange {
     ) -> Self {
         Exchange(Box::new(job))
     }
+
+    /// Runs the job, catching a panic: it must not unwind through libuv's thread.
+    pub fn run(&mut self) -> Outcome {
+        std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)()))
+            .map_err(std::mem::forget)
+            .ok()
+    }
+}
+
+/// Settles a finished job: `ok` converts the token; errors and caught panics become
+/// `OAuthRefreshError`s.
+pub fn settle<T>(
+    env: &Env,
+    outcome: Outcome,
+    ok: impl FnOnce(oauth_refresh::Token) -> T,
+) -> Result<T> {
+    guard(env, SENT, || match outcome {
+        Some(Ok(token)) => Ok(ok(token)),
+        Some(Err(e)) => Err(to_js_error(env, &e)),
+        None => Err(internal_error(env, SENT)),
+    })
 }
 
 impl Task for Exchange {
-    type Output = std::result::Result<oauth_refresh::Token, oauth_refresh::Error>;
+    type Output = Outcome;
     type JsValue = Token;
 
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok((self.0)())
+    fn compute(&mut self) -> Result<Outcome> {
+        Ok(self.run())
     }
 
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Token> {
-        output.map(Token).map_err(|e| to_js_error(&env, &e))
+    fn resolve(&mut self, env: Env, output: Outcome) -> Result<Token> {
+        settle(&env, output, Token)
     }
 }

@@ -2,26 +2,28 @@
 //! cannot extend `Error`), created once per environment when the addon loads.
 
 use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 
 use napi::bindgen_prelude::*;
-use oauth_refresh::ErrorCode;
+use oauth_refresh::{ErrorCode, RefreshTokenState};
 
-type Make = FunctionRef<
-    FnArgs<(
-        String,
-        &'static str,
-        &'static str,
-        bool,
-        Option<u32>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<f64>,
-        Option<String>,
-        Option<crate::token::Token>,
-    )>,
-    Unknown<'static>,
->;
+/// The factory's arguments: message, code, refreshTokenState, retryable, status, error,
+/// errorDescription, errorUri, retryAfterMs, refreshToken, token.
+type Fields = (
+    String,
+    String,
+    &'static str,
+    bool,
+    Option<u32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<f64>,
+    Option<String>,
+    Option<crate::token::Token>,
+);
+
+type Make = FunctionRef<FnArgs<Fields>, Unknown<'static>>;
 
 thread_local! {
     // One per JavaScript environment: each runs on its own thread.
@@ -43,38 +45,37 @@ pub fn install(env: &Env, exports: &mut Object) -> Result<()> {
     Ok(())
 }
 
-/// The spec's code, upper-cased: `INVALID_GRANT`, ...
-fn code(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::InvalidInput => "INVALID_INPUT",
-        ErrorCode::InvalidGrant => "INVALID_GRANT",
-        ErrorCode::InvalidClient => "INVALID_CLIENT",
-        ErrorCode::InvalidRequest => "INVALID_REQUEST",
-        ErrorCode::InvalidScope => "INVALID_SCOPE",
-        ErrorCode::UnauthorizedClient => "UNAUTHORIZED_CLIENT",
-        ErrorCode::UnsupportedGrantType => "UNSUPPORTED_GRANT_TYPE",
-        ErrorCode::RateLimited => "RATE_LIMITED",
-        ErrorCode::ServerError => "SERVER_ERROR",
-        ErrorCode::HttpStatus => "HTTP_STATUS",
-        ErrorCode::Timeout => "TIMEOUT",
-        ErrorCode::Connection => "CONNECTION",
-        ErrorCode::Tls => "TLS",
-        ErrorCode::InvalidResponse => "INVALID_RESPONSE",
-        ErrorCode::StoreFailed => "STORE_FAILED",
-        ErrorCode::StoreUnavailable => "STORE_UNAVAILABLE",
-        ErrorCode::StoreDecrypt => "STORE_DECRYPT",
-        _ => "UNKNOWN",
-    }
+/// The spec's code, upper-cased: `INVALID_GRANT`, ..., `INTERNAL`. Derived from the core's
+/// name for every code, so no code can fall through to a made-up one (`ErrorCode` is
+/// `#[non_exhaustive]`, so a `match` outside the core would need a catch-all arm).
+fn code(code: ErrorCode) -> String {
+    code.as_str().to_ascii_uppercase()
 }
 
-/// A napi error that throws the `OAuthRefreshError` for `err`.
-pub fn to_js_error(env: &Env, err: &oauth_refresh::Error) -> Error {
+/// Every code the binding can throw, in `ErrorCode::ALL`'s order (exported as `ERROR_CODES`).
+pub fn all_codes() -> Vec<String> {
+    ErrorCode::ALL.into_iter().map(code).collect()
+}
+
+/// Calls the JavaScript factory: a napi error that throws the `OAuthRefreshError` built
+/// from `fields`.
+fn build(env: &Env, fields: Fields) -> Error {
     let built = MAKE.with(|cell| -> Result<Error> {
         let cell = cell.borrow();
         let make = cell
             .as_ref()
             .ok_or_else(|| Error::from_reason("oauth-refresh is not initialised"))?;
-        let value = make.borrow_back(env)?.call(FnArgs::from((
+        let value = make.borrow_back(env)?.call(FnArgs::from(fields))?;
+        Ok(Error::from(value))
+    });
+    built.unwrap_or_else(|e| e)
+}
+
+/// A napi error that throws the `OAuthRefreshError` for `err`.
+pub fn to_js_error(env: &Env, err: &oauth_refresh::Error) -> Error {
+    build(
+        env,
+        (
             err.to_string(),
             code(err.code()),
             err.refresh_token_state().as_str(),
@@ -86,10 +87,50 @@ pub fn to_js_error(env: &Env, err: &oauth_refresh::Error) -> Error {
             err.retry_after().map(|d| d.as_secs_f64() * 1000.0),
             err.salvaged_refresh_token().map(str::to_owned),
             err.token().map(|t| crate::token::Token(t.clone())),
-        )))?;
-        Ok(Error::from(value))
-    });
-    built.unwrap_or_else(|e| e)
+        ),
+    )
+}
+
+/// For [`guard`]: a request may have left, so after a panic the refresh token's state is
+/// unknown.
+pub const SENT: RefreshTokenState = RefreshTokenState::Unknown;
+/// For [`guard`]: no request was made.
+pub const NOT_SENT: RefreshTokenState = RefreshTokenState::Unused;
+
+/// `INTERNAL`: a panic the binding caught. `state` is `Unknown` when a request may have
+/// left, `Unused` when none was made.
+pub fn internal_error(env: &Env, state: RefreshTokenState) -> Error {
+    build(
+        env,
+        (
+            format!(
+                "internal: internal error in oauth-refresh (a caught panic); please report it \
+                 (refresh token {})",
+                state.as_str()
+            ),
+            code(ErrorCode::Internal),
+            state.as_str(),
+            false,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+}
+
+/// Runs `f` and turns a panic into `OAuthRefreshError` `INTERNAL` (the addon's boundary:
+/// a panic unwinding into Node would abort the process). `state` is what the failure
+/// means for the refresh token: `Unknown` where `f` may have sent a request.
+pub fn guard<T>(env: &Env, state: RefreshTokenState, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        // A payload whose own Drop panics must not unwind from here.
+        std::mem::forget(payload);
+        Err(internal_error(env, state))
+    })
 }
 
 /// `INVALID_INPUT` raised by the binding itself (a bad option value).

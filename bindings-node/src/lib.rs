@@ -10,7 +10,10 @@ mod token;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-#[napi(module_exports)]
+#[napi(module_exports, catch_unwind)]
 pub fn init(mut exports: Object, env: Env) -> Result<()> {
-    error::install(&env, &mut exports)
+    error::guard(&env, error::NOT_SENT, || {
+        error::install(&env, &mut exports)?;
+        exports.set_named_property("ERROR_CODES", error::all_codes())
+    })
 }

@@ -7,8 +7,8 @@ use napi_derive::napi;
 use oauth_refresh::limits::duration_from_millis;
 use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
 
-use crate::client::{Client, Exchange};
-use crate::error::{convert, to_js_error};
+use crate::client::{settle, Client, Exchange, Outcome};
+use crate::error::{convert, guard, to_js_error, NOT_SENT, SENT};
 
 /// An encryption key: 32 bytes, or 64 hex digits / base64 text.
 fn parse_key(env: &Env, key: Either<String, Uint8Array>) -> Result<EncryptionKey> {
@@ -34,20 +34,22 @@ pub struct FileStore(Arc<oauth_refresh::FileStore>);
 #[napi]
 impl FileStore {
     /// A store at `path`; nothing is created until the first write.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         env: Env,
         path: String,
         #[napi(ts_arg_type = "FileStoreOptions")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
-        let mut store = oauth_refresh::FileStore::new(path);
-        if let Some(options) = options {
-            let o: FileStoreOptions = convert(&env, options, "new FileStore(path, options)")?;
-            if let Some(key) = o.encryption_key {
-                store = store.with_encryption(parse_key(&env, key)?);
+        guard(&env, NOT_SENT, || {
+            let mut store = oauth_refresh::FileStore::new(path);
+            if let Some(options) = options {
+                let o: FileStoreOptions = convert(&env, options, "new FileStore(path, options)")?;
+                if let Some(key) = o.encryption_key {
+                    store = store.with_encryption(parse_key(&env, key)?);
+                }
             }
-        }
-        Ok(FileStore(Arc::new(store)))
+            Ok(FileStore(Arc::new(store)))
+        })
     }
 }
 
@@ -63,7 +65,8 @@ pub struct RedisStoreOptions {
     /// Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
     /// base64 text.
     pub encryption_key: Option<Either<String, Uint8Array>>,
-    /// How long to wait to connect, and for each answer (default 2000).
+    /// How long to wait to connect, and for each answer (default 2000; at most a year, else
+    /// `INVALID_INPUT`).
     pub timeout_ms: Option<f64>,
 }
 
@@ -74,11 +77,15 @@ pub struct RedisStore(Arc<oauth_refresh::RedisStore>);
 #[napi]
 impl RedisStore {
     /// A store; nothing connects until first use.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         env: Env,
         #[napi(ts_arg_type = "RedisStoreOptions")] options: Unknown<'_>,
     ) -> Result<Self> {
+        guard(&env, NOT_SENT, || Self::create(env, options))
+    }
+
+    fn create(env: Env, options: Unknown<'_>) -> Result<Self> {
         let o: RedisStoreOptions = convert(&env, options, "new RedisStore(options)")?;
         let prefix = o.prefix.as_deref().unwrap_or("oauth-refresh");
         let mut store = duration_from_millis("timeoutMs", o.timeout_ms.unwrap_or(2000.0))
@@ -106,7 +113,8 @@ pub struct TokenManagerOptions {
     pub scope: Option<String>,
     /// Sent with every refresh, if set (Gusto's `redirect_uri`).
     pub redirect_uri: Option<String>,
-    /// Refresh at least this long before expiry (default 30000).
+    /// Refresh at least this long before expiry (default 30000; at most a year, else
+    /// `INVALID_INPUT`).
     pub min_window_ms: Option<f64>,
     /// When the store cannot be reached and the token has expired, refresh anyway without
     /// coordination (default false: another host could then reuse the same refresh token).
@@ -122,11 +130,20 @@ pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
 #[napi]
 impl TokenManager {
     /// A manager; without a store the token lives in this process only.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         env: Env,
         client: &Client,
         #[napi(ts_arg_type = "TokenManagerOptions")] options: Unknown<'_>,
+        store: Option<Either<&FileStore, &RedisStore>>,
+    ) -> Result<Self> {
+        guard(&env, NOT_SENT, || Self::create(env, client, options, store))
+    }
+
+    fn create(
+        env: Env,
+        client: &Client,
+        options: Unknown<'_>,
         store: Option<Either<&FileStore, &RedisStore>>,
     ) -> Result<Self> {
         let o: TokenManagerOptions = convert(&env, options, "new TokenManager(client, options)")?;
@@ -156,39 +173,66 @@ impl TokenManager {
     }
 
     /// A valid access token; refreshes on the libuv pool when needed.
-    #[napi(ts_return_type = "Promise<string>")]
+    #[napi(ts_return_type = "Promise<string>", catch_unwind)]
     pub fn access_token(&self) -> AsyncTask<AccessToken> {
         let manager = self.0.clone();
         AsyncTask::new(AccessToken(Exchange::new(move || manager.token())))
     }
 
     /// `accessToken`, blocking the calling thread.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn access_token_sync(&self, env: Env) -> Result<String> {
-        self.0.access_token().map_err(|e| to_js_error(&env, &e))
+        guard(&env, SENT, || {
+            self.0.access_token().map_err(|e| to_js_error(&env, &e))
+        })
     }
 
     /// The current token, refreshing first if needed (on the libuv pool).
-    #[napi(ts_return_type = "Promise<Token>")]
+    #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn token(&self) -> AsyncTask<Exchange> {
         let manager = self.0.clone();
         AsyncTask::new(Exchange::new(move || manager.token()))
     }
 
     /// Marks the token stale (say, after the API answered 401): the next call refreshes.
-    #[napi]
-    pub fn invalidate(&self) {
-        self.0.invalidate();
+    #[napi(catch_unwind)]
+    pub fn invalidate(&self, env: Env) -> Result<()> {
+        guard(&env, NOT_SENT, || {
+            self.0.invalidate();
+            Ok(())
+        })
+    }
+
+    /// After a refresh whose outcome was unknown (`refreshTokenState` `'unknown'`: a
+    /// timeout after sending, a 5xx, a broken answer) the manager does not send that
+    /// refresh token again on its own, unless the client's policy forgives it (the Gusto
+    /// preset): a server that rotates tokens may revoke the whole grant on reuse. Every
+    /// call then fails at once with that same error (its message starts "not resent").
+    /// Call this, once you have decided the token may be sent again, to let the next call
+    /// send it once more.
+    #[napi(catch_unwind)]
+    pub fn allow_resend(&self, env: Env) -> Result<()> {
+        guard(&env, NOT_SENT, || {
+            self.0.allow_resend();
+            Ok(())
+        })
     }
 
     /// Counters: refreshes, adoptions, failures.
     #[napi(
         getter,
-        ts_return_type = "{ refreshes: number, adoptions: number, failures: number }"
+        ts_return_type = "{ refreshes: number, adoptions: number, failures: number }",
+        catch_unwind
     )]
-    pub fn stats(&self) -> serde_json::Value {
-        let s = self.0.stats();
-        serde_json::json!({ "refreshes": s.refreshes, "adoptions": s.adoptions, "failures": s.failures })
+    pub fn stats(&self, env: Env) -> Result<serde_json::Value> {
+        guard(&env, NOT_SENT, || {
+            let s = self.0.stats();
+            Ok(serde_json::json!({
+                "refreshes": s.refreshes,
+                "adoptions": s.adoptions,
+                "failures": s.failures,
+            }))
+        })
     }
 }
 
@@ -196,16 +240,14 @@ impl TokenManager {
 pub struct AccessToken(Exchange);
 
 impl napi::Task for AccessToken {
-    type Output = std::result::Result<oauth_refresh::Token, oauth_refresh::Error>;
+    type Output = Outcome;
     type JsValue = String;
 
-    fn compute(&mut self) -> Result<Self::Output> {
-        self.0.compute()
+    fn compute(&mut self) -> Result<Outcome> {
+        Ok(self.0.run())
     }
 
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<String> {
-        output
-            .map(|t| t.access_token().to_owned())
-            .map_err(|e| to_js_error(&env, &e))
+    fn resolve(&mut self, env: Env, output: Outcome) -> Result<String> {
+        settle(&env, output, |t| t.access_token().to_owned())
     }
 }

@@ -69,8 +69,14 @@ for (const kase of cases) {
       assert.equal(token.createdAt !== null, want.has_created_at)
       assert.deepEqual(Object.keys(token.extra).sort(), want.extra_keys)
       assert.ok(token.accessToken)
-      assert.ok(token.expiresAt instanceof Date)
-      assert.ok(token.expiresAt.getTime() <= Date.now() + token.expiresIn * 1000)
+      if (want.expires_in === null) {
+        // No lifetime (none sent, or beyond any clock): no expiry known, never expired.
+        assert.equal(token.expiresAt, null)
+        assert.equal(token.isExpired(), false)
+      } else {
+        assert.ok(token.expiresAt instanceof Date)
+        assert.ok(token.expiresAt.getTime() <= Date.now() + token.expiresIn * 1000)
+      }
       if (token.refreshTokenRotated) assert.equal(await server.currentRefreshToken(r.refresh_token), token.refreshToken)
     } else {
       const want = kase.expect.error

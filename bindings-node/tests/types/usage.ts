@@ -1,5 +1,5 @@
 // Type-checked with `tsc --noEmit` against the generated index.d.ts; never run.
-import { Client, FileStore, OAuthRefreshError, RedisStore, Token, TokenManager } from 'oauth-refresh'
+import { Client, ERROR_CODES, FileStore, OAuthRefreshError, OAuthRefreshErrorCode, RedisStore, Token, TokenManager } from 'oauth-refresh'
 
 async function main(): Promise<string> {
   const client = new Client({ tokenUrl: 'https://auth.example.com/token', bodyEncoding: 'form', clientAuth: 'basic', timeoutMs: 30000, connectTimeoutMs: 10000, maxRetries: 2, headers: {}, allowInsecureHttp: false })
@@ -19,7 +19,9 @@ async function main(): Promise<string> {
       const state: 'unused' | 'rejected' | 'unknown' = e.refreshTokenState
       const wait: number | null = e.retryAfterMs
       const kept: Token | null = e.token
-      return `${e.code} ${state} ${e.retryable} ${e.status} ${e.error} ${e.errorDescription} ${e.errorUri} ${wait} ${e.refreshToken} ${kept?.tokenType}`
+      const code: OAuthRefreshErrorCode = e.code
+      const internal: boolean = code === 'INTERNAL' && ERROR_CODES.includes(code)
+      return `${code} ${internal} ${state} ${e.retryable} ${e.status} ${e.error} ${e.errorDescription} ${e.errorUri} ${wait} ${e.refreshToken} ${kept?.tokenType}`
     }
     throw e
   }
@@ -30,7 +32,9 @@ function stores(client: Client): TokenManager[] {
   const redis = new RedisStore({ url: 'redis://127.0.0.1:6379', account: 'company-1', prefix: 'app', encryptionKey: key, timeoutMs: 2000 })
   const file = new FileStore('/var/lib/app/token.json', { encryptionKey: key })
   const options = { clientId: 'id', clientSecret: 'secret', refreshToken: 'rt', minWindowMs: 30000, refreshWithoutStore: false }
-  return [new TokenManager(client, options, redis), new TokenManager(client, options, file)]
+  const manager = new TokenManager(client, options, redis)
+  manager.allowResend()
+  return [manager, new TokenManager(client, options, file)]
 }
 
 void main
