@@ -94,7 +94,9 @@ typedef enum oauth_refresh_result {
    */
   OAUTH_REFRESH_RESULT_INVALID_UTF8 = 101,
   /**
-   * An internal error (a caught panic).
+   * An internal error: a bug caught as a panic, in the core (its `internal` code) or at
+   * the C boundary. The refresh token state says whether the request may have left
+   * (`UNKNOWN`) or not (`UNUSED`).
    */
   OAUTH_REFRESH_RESULT_PANIC = 102,
 } oauth_refresh_result;
@@ -248,6 +250,8 @@ typedef struct oauth_refresh_request {
 /**
  * Called with every new token, on the thread that refreshed, after the token was stored or
  * when storing it failed. `token` is valid only during the call (copy what you keep).
+ * A server answer C cannot hold (a NUL byte in a token) is not a new token: it fails the
+ * refresh with `OAUTH_REFRESH_RESULT_INVALID_RESPONSE` instead.
  */
 typedef void (*oauth_refresh_on_refresh)(void *user_data, const struct oauth_refresh_token *token);
 
@@ -494,6 +498,17 @@ enum oauth_refresh_result oauth_refresh_manager_token(const struct oauth_refresh
  * NULL is a no-op.
  */
 void oauth_refresh_manager_invalidate(const struct oauth_refresh_manager *manager);
+
+/**
+ * After a refresh whose outcome is unknown (state `UNKNOWN`: a timeout after sending, a
+ * 5xx, a broken answer), the manager does not send that refresh token again by itself: a
+ * server that rotates tokens may revoke the whole grant when an old token comes back.
+ * Every oauth_refresh_manager_token() then fails at once with the same code and state (its
+ * message says "not resent"), sending nothing, until this is called: it lets the next call
+ * send the refresh token once more. Call it once you know the token is still good, or
+ * accept the risk. NULL is a no-op.
+ */
+void oauth_refresh_manager_allow_resend(const struct oauth_refresh_manager *manager);
 
 /**
  * Frees a manager. NULL is a no-op. No other thread may be using it.

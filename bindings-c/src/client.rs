@@ -10,7 +10,7 @@ use oauth::{
 };
 
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
-use crate::ffi::{boundary, opt_str, req_str, Refusal};
+use crate::ffi::{boundary, opt_str, req_str, Refusal, Sends};
 use crate::token::oauth_refresh_token;
 
 /// Client options. Start from oauth_refresh_client_options_default() or
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn oauth_refresh_client_new(
     client_out: *mut *mut oauth_refresh_client,
     error_out: *mut *mut oauth_refresh_error,
 ) -> oauth_refresh_result {
-    boundary(error_out, || {
+    boundary(error_out, Sends::Nothing, || {
         // SAFETY: NULL or valid, per the contract.
         let options = unsafe { options.as_ref() }.ok_or_else(|| Refusal::null("options"))?;
         if client_out.is_null() {
@@ -224,6 +224,12 @@ pub unsafe extern "C" fn oauth_refresh_client_free(client: *mut oauth_refresh_cl
 
 /// Writes a finished exchange to the out-parameters.
 ///
+/// A token with a NUL byte in a secret cannot reach C. The core already answers such a 2xx
+/// with `invalid_response` (state unknown, the rotated refresh token salvaged), so this
+/// only guards against a token that did not come through that check (a store record
+/// written by hand): reported the same way, honestly (an answer may have come back, so the
+/// sent refresh token may be consumed).
+///
 /// # Safety
 /// `token_out` is writable (checked non-NULL by the caller).
 pub(crate) unsafe fn deliver(
@@ -231,13 +237,8 @@ pub(crate) unsafe fn deliver(
     token_out: *mut *mut oauth_refresh_token,
 ) -> Result<(), Box<oauth_refresh_error>> {
     let token = result.map_err(|e| Box::from(&e))?;
-    let c_token = oauth_refresh_token::new(&token).ok_or_else(|| {
-        // The server answered with a token C cannot hold; keep its refresh token if we can.
-        let err = oauth::Error::invalid_input("the server sent a token containing a NUL byte");
-        let mut boxed: Box<oauth_refresh_error> = (&err).into();
-        boxed.code = oauth_refresh_result::InvalidResponse;
-        boxed
-    })?;
+    let c_token = oauth_refresh_token::new(&token)
+        .ok_or_else(|| Box::new(oauth_refresh_error::unrepresentable_token(&token)))?;
     // SAFETY: per the contract.
     unsafe { *token_out = Box::into_raw(Box::new(c_token)) };
     Ok(())
@@ -258,7 +259,7 @@ pub unsafe extern "C" fn oauth_refresh_client_refresh(
     token_out: *mut *mut oauth_refresh_token,
     error_out: *mut *mut oauth_refresh_error,
 ) -> oauth_refresh_result {
-    boundary(error_out, || {
+    boundary(error_out, Sends::Request, || {
         // SAFETY: NULL or valid, per the contract.
         let client = unsafe { client.as_ref() }.ok_or_else(|| Refusal::null("client"))?;
         let r = unsafe { request.as_ref() }.ok_or_else(|| Refusal::null("request"))?;
@@ -294,7 +295,7 @@ pub unsafe extern "C" fn oauth_refresh_client_system_access(
     token_out: *mut *mut oauth_refresh_token,
     error_out: *mut *mut oauth_refresh_error,
 ) -> oauth_refresh_result {
-    boundary(error_out, || {
+    boundary(error_out, Sends::Request, || {
         // SAFETY: NULL or valid, per the contract.
         let client = unsafe { client.as_ref() }.ok_or_else(|| Refusal::null("client"))?;
         if token_out.is_null() {
@@ -312,4 +313,51 @@ pub unsafe extern "C" fn oauth_refresh_client_system_access(
 #[no_mangle]
 pub extern "C" fn oauth_refresh_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deliver;
+    use crate::error::{
+        oauth_refresh_error_code, oauth_refresh_error_message,
+        oauth_refresh_error_refresh_token_state, oauth_refresh_error_salvaged_refresh_token,
+        oauth_refresh_result, oauth_refresh_token_state,
+    };
+    use crate::token::oauth_refresh_token;
+    use std::ffi::CStr;
+
+    fn token(access_token: &str, refresh_token: &str) -> oauth::Token {
+        let json = serde_json::json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "refresh_token": refresh_token,
+        });
+        oauth::Token::from_stored_json(&json.to_string()).expect("a stored token")
+    }
+
+    #[test]
+    fn a_token_c_cannot_hold_is_an_honest_invalid_response() {
+        let mut out: *mut oauth_refresh_token = std::ptr::null_mut();
+        let error = unsafe { deliver(Ok(token("at\0x", "rt-next")), &mut out) }
+            .expect_err("a NUL in the access token");
+        assert!(out.is_null());
+        assert_eq!(
+            oauth_refresh_error_code(&*error),
+            oauth_refresh_result::InvalidResponse
+        );
+        assert_eq!(
+            oauth_refresh_error_refresh_token_state(&*error),
+            oauth_refresh_token_state::Unknown
+        );
+        let salvaged = oauth_refresh_error_salvaged_refresh_token(&*error);
+        assert_eq!(unsafe { CStr::from_ptr(salvaged) }.to_bytes(), b"rt-next");
+        let message = unsafe { CStr::from_ptr(oauth_refresh_error_message(&*error)) };
+        assert!(!message.to_string_lossy().contains("rt-next"));
+
+        // A refresh token C cannot hold is not salvaged.
+        let error = unsafe { deliver(Ok(token("at", "rt\0x")), &mut out) }
+            .expect_err("a NUL in the refresh token");
+        assert!(oauth_refresh_error_salvaged_refresh_token(&*error).is_null());
+        assert!(out.is_null());
+    }
 }

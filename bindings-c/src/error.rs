@@ -52,7 +52,9 @@ pub enum oauth_refresh_result {
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
     InvalidUtf8 = 101,
-    /// An internal error (a caught panic).
+    /// An internal error: a bug caught as a panic, in the core (its `internal` code) or at
+    /// the C boundary. The refresh token state says whether the request may have left
+    /// (`UNKNOWN`) or not (`UNUSED`).
     Panic = 102,
 }
 
@@ -76,7 +78,12 @@ impl From<ErrorCode> for oauth_refresh_result {
             ErrorCode::StoreFailed => oauth_refresh_result::StoreFailed,
             ErrorCode::StoreUnavailable => oauth_refresh_result::StoreUnavailable,
             ErrorCode::StoreDecrypt => oauth_refresh_result::StoreDecrypt,
-            // A code added to the core later: still a failure, never OK.
+            // A panic the core caught: C has called this "panic" since the first version.
+            ErrorCode::Internal => oauth_refresh_result::Panic,
+            // Every code is named above. The core marks ErrorCode #[non_exhaustive], so Rust
+            // demands this arm; a code added later would land here, and the unit test
+            // `every_core_code_has_its_own_result_and_name` (over ErrorCode::ALL) fails
+            // until it has its own result value.
             _ => oauth_refresh_result::Panic,
         }
     }
@@ -110,12 +117,22 @@ pub struct oauth_refresh_error {
 }
 
 impl oauth_refresh_error {
-    /// An error raised by the binding itself (NULL, UTF-8, panic): nothing was sent.
+    /// An error raised by the binding itself (NULL, UTF-8): nothing was sent.
     pub(crate) fn plain(code: oauth_refresh_result, message: &str) -> Self {
+        Self::with_state(code, message, oauth_refresh_token_state::Unused)
+    }
+
+    /// An error raised by the binding itself, with what it means for the refresh token (a
+    /// panic caught while a request may have left is `Unknown`).
+    pub(crate) fn with_state(
+        code: oauth_refresh_result,
+        message: &str,
+        state: oauth_refresh_token_state,
+    ) -> Self {
         oauth_refresh_error {
             code,
             message: c_string(message),
-            state: oauth_refresh_token_state::Unused,
+            state,
             retryable: false,
             status: 0,
             error: None,
@@ -124,6 +141,22 @@ impl oauth_refresh_error {
             retry_after_ms: -1,
             salvaged_refresh_token: None,
         }
+    }
+}
+
+impl oauth_refresh_error {
+    /// A 2xx token that C cannot hold (a secret with a NUL byte). The core classifies such
+    /// answers as `invalid_response` itself, so this is a defensive path: the answer was
+    /// received, so the sent refresh token may have been consumed (`Unknown`), and the
+    /// token's own refresh token is handed over when C can hold it.
+    pub(crate) fn unrepresentable_token(token: &oauth::Token) -> Self {
+        let mut error = Self::with_state(
+            oauth_refresh_result::InvalidResponse,
+            "invalid_response: the server sent a token containing a NUL byte",
+            oauth_refresh_token_state::Unknown,
+        );
+        error.salvaged_refresh_token = token.refresh_token().and_then(SecretCString::new);
+        error
     }
 }
 
@@ -293,4 +326,61 @@ pub extern "C" fn oauth_refresh_result_name(result: u32) -> *const c_char {
         _ => c"unknown",
     };
     name.as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::ffi::CStr;
+
+    use oauth::ErrorCode;
+
+    use super::{oauth_refresh_result, oauth_refresh_result_name};
+
+    fn name(result: oauth_refresh_result) -> &'static str {
+        // SAFETY: a static, NUL-terminated string.
+        unsafe { CStr::from_ptr(oauth_refresh_result_name(result as u32)) }
+            .to_str()
+            .expect("ASCII")
+    }
+
+    #[test]
+    fn every_core_code_has_its_own_result_and_name() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let result = oauth_refresh_result::from(code);
+            assert_ne!(result, oauth_refresh_result::Ok, "{code}");
+            assert!(seen.insert(result as u32), "{code} shares {result:?}");
+            let expected = match code {
+                ErrorCode::Internal => "panic",
+                other => other.as_str(),
+            };
+            assert_eq!(name(result), expected);
+        }
+        // The core's codes come first, in the order of the result values.
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            if *code != ErrorCode::Internal {
+                assert_eq!(oauth_refresh_result::from(*code) as usize, i + 1, "{code}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_result_has_a_name() {
+        for result in [
+            oauth_refresh_result::Ok,
+            oauth_refresh_result::NullArgument,
+            oauth_refresh_result::InvalidUtf8,
+            oauth_refresh_result::Panic,
+        ] {
+            assert_ne!(name(result), "unknown", "{result:?}");
+        }
+        assert_eq!(name(oauth_refresh_result::Ok), "ok");
+        assert_eq!(name(oauth_refresh_result::Panic), "panic");
+        // SAFETY: a static, NUL-terminated string.
+        assert_eq!(
+            unsafe { CStr::from_ptr(oauth_refresh_result_name(u32::MAX)) }.to_bytes(),
+            b"unknown"
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use zeroize::Zeroize;
 
-use crate::error::{oauth_refresh_error, oauth_refresh_result};
+use crate::error::{oauth_refresh_error, oauth_refresh_result, oauth_refresh_token_state};
 
 /// Why an entry point refused to run: becomes a result code and, if asked, an error object.
 pub struct Refusal {
@@ -22,17 +22,26 @@ impl Refusal {
     }
 }
 
-/// Runs `body` so that no panic escapes, and reports a refusal through `error_out`.
+/// Where an entry point is when it may panic: whether a request may have left by then.
+#[derive(Clone, Copy)]
+pub enum Sends {
+    /// A constructor or a getter: no refresh request is ever sent, so a caught panic leaves
+    /// the refresh token `UNUSED`.
+    Nothing,
+    /// An entry point that may send a refresh request (refresh, system_access,
+    /// manager_token): a caught panic cannot tell whether the request left, so the refresh
+    /// token is `UNKNOWN`.
+    Request,
+}
+
+/// Runs `body` so that no panic escapes, and reports a refusal through `error_out`. A caught
+/// panic becomes `OAUTH_REFRESH_RESULT_PANIC`, its state chosen by `sends`.
 pub fn boundary(
     error_out: *mut *mut oauth_refresh_error,
+    sends: Sends,
     body: impl FnOnce() -> Result<(), Box<oauth_refresh_error>>,
 ) -> oauth_refresh_result {
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
-        Err(Box::new(oauth_refresh_error::plain(
-            oauth_refresh_result::Panic,
-            "internal error: a panic was caught at the C boundary",
-        )))
-    });
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| Err(panicked(sends)));
     match outcome {
         Ok(()) => oauth_refresh_result::Ok,
         Err(error) => {
@@ -44,6 +53,25 @@ pub fn boundary(
             code
         }
     }
+}
+
+/// The error for a panic caught at the C boundary.
+fn panicked(sends: Sends) -> Box<oauth_refresh_error> {
+    let (state, message) = match sends {
+        Sends::Nothing => (
+            oauth_refresh_token_state::Unused,
+            "internal error: a panic was caught at the C boundary; nothing was sent",
+        ),
+        Sends::Request => (
+            oauth_refresh_token_state::Unknown,
+            "internal error: a panic was caught at the C boundary; the request may have been sent",
+        ),
+    };
+    Box::new(oauth_refresh_error::with_state(
+        oauth_refresh_result::Panic,
+        message,
+        state,
+    ))
 }
 
 /// A getter's body, with `fallback` if it panics.
@@ -111,4 +139,34 @@ impl Drop for SecretCString {
 /// The pointer of an optional string, or NULL.
 pub fn ptr_or_null(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{boundary, Sends};
+    use crate::error::{
+        oauth_refresh_error, oauth_refresh_error_free, oauth_refresh_error_refresh_token_state,
+        oauth_refresh_result, oauth_refresh_token_state,
+    };
+
+    fn panic_state(sends: Sends) -> oauth_refresh_token_state {
+        let mut error: *mut oauth_refresh_error = std::ptr::null_mut();
+        let result = boundary(&mut error, sends, || panic!("a test panic"));
+        assert_eq!(result, oauth_refresh_result::Panic);
+        let state = oauth_refresh_error_refresh_token_state(error);
+        oauth_refresh_error_free(error);
+        state
+    }
+
+    #[test]
+    fn a_panic_is_unknown_only_where_a_request_may_have_left() {
+        assert_eq!(
+            panic_state(Sends::Nothing),
+            oauth_refresh_token_state::Unused
+        );
+        assert_eq!(
+            panic_state(Sends::Request),
+            oauth_refresh_token_state::Unknown
+        );
+    }
 }

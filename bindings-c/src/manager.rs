@@ -9,12 +9,14 @@ use oauth::{Credentials, ManagerOptions, Secret, TokenStore};
 
 use crate::client::{deliver, oauth_refresh_client};
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
-use crate::ffi::{boundary, guard, opt_str, req_str, Refusal};
+use crate::ffi::{boundary, guard, opt_str, req_str, Refusal, Sends};
 use crate::store::oauth_refresh_store;
 use crate::token::oauth_refresh_token;
 
 /// Called with every new token, on the thread that refreshed, after the token was stored or
 /// when storing it failed. `token` is valid only during the call (copy what you keep).
+/// A server answer C cannot hold (a NUL byte in a token) is not a new token: it fails the
+/// refresh with `OAUTH_REFRESH_RESULT_INVALID_RESPONSE` instead.
 pub type oauth_refresh_on_refresh =
     Option<unsafe extern "C" fn(user_data: *mut c_void, token: *const oauth_refresh_token)>;
 
@@ -98,7 +100,7 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
     manager_out: *mut *mut oauth_refresh_manager,
     error_out: *mut *mut oauth_refresh_error,
 ) -> oauth_refresh_result {
-    boundary(error_out, || {
+    boundary(error_out, Sends::Nothing, || {
         // SAFETY: NULL or valid, per the contract.
         let client = unsafe { client.as_ref() }.ok_or_else(|| Refusal::null("client"))?;
         let o = unsafe { options.as_ref() }.ok_or_else(|| Refusal::null("options"))?;
@@ -138,6 +140,11 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
         if let Some(callback) = o.on_refresh {
             let hook = Hook(callback, o.user_data);
             manager = manager.on_refresh(move |token| {
+                // Always converts: the core answers a token whose secrets hold a NUL with
+                // invalid_response and never hands it to a hook. Were one to slip through,
+                // the callback is skipped but not silently: the same token then fails
+                // oauth_refresh_manager_token() with INVALID_RESPONSE (see `deliver`), its
+                // refresh token salvaged on the error.
                 if let Some(c_token) = oauth_refresh_token::new(token) {
                     hook.call(&c_token);
                 }
@@ -163,7 +170,7 @@ pub unsafe extern "C" fn oauth_refresh_manager_token(
     token_out: *mut *mut oauth_refresh_token,
     error_out: *mut *mut oauth_refresh_error,
 ) -> oauth_refresh_result {
-    boundary(error_out, || {
+    boundary(error_out, Sends::Request, || {
         // SAFETY: NULL or valid, per the contract.
         let manager = unsafe { manager.as_ref() }.ok_or_else(|| Refusal::null("manager"))?;
         if token_out.is_null() {
@@ -181,6 +188,23 @@ pub extern "C" fn oauth_refresh_manager_invalidate(manager: *const oauth_refresh
     guard((), || {
         if let Some(m) = unsafe { manager.as_ref() } {
             m.0.invalidate();
+        }
+    })
+}
+
+/// After a refresh whose outcome is unknown (state `UNKNOWN`: a timeout after sending, a
+/// 5xx, a broken answer), the manager does not send that refresh token again by itself: a
+/// server that rotates tokens may revoke the whole grant when an old token comes back.
+/// Every oauth_refresh_manager_token() then fails at once with the same code and state (its
+/// message says "not resent"), sending nothing, until this is called: it lets the next call
+/// send the refresh token once more. Call it once you know the token is still good, or
+/// accept the risk. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn oauth_refresh_manager_allow_resend(manager: *const oauth_refresh_manager) {
+    // SAFETY: NULL or a live manager from this library.
+    guard((), || {
+        if let Some(m) = unsafe { manager.as_ref() } {
+            m.0.allow_resend();
         }
     })
 }

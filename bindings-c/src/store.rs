@@ -7,7 +7,7 @@ use std::time::Duration;
 use oauth::{EncryptionKey, TokenStore};
 
 use crate::error::oauth_refresh_error;
-use crate::ffi::{boundary, guard, opt_str, req_str, Refusal};
+use crate::ffi::{boundary, guard, opt_str, req_str, Refusal, Sends};
 
 /// Store options; start from oauth_refresh_store_options_default(). Strings are borrowed for
 /// the duration of the call that takes them.
@@ -71,7 +71,7 @@ pub unsafe extern "C" fn oauth_refresh_store_file_new(
     store_out: *mut *mut oauth_refresh_store,
     error_out: *mut *mut oauth_refresh_error,
 ) -> crate::error::oauth_refresh_result {
-    boundary(error_out, || {
+    boundary(error_out, Sends::Nothing, || {
         let path = unsafe { req_str(path, "path") }?;
         if store_out.is_null() {
             return Err(Refusal::null("store_out").into());
@@ -102,7 +102,7 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
     store_out: *mut *mut oauth_refresh_store,
     error_out: *mut *mut oauth_refresh_error,
 ) -> crate::error::oauth_refresh_result {
-    boundary(error_out, || {
+    boundary(error_out, Sends::Nothing, || {
         let url = unsafe { req_str(url, "url") }?;
         // SAFETY: NULL or valid, per the contract.
         let o = unsafe { options.as_ref() }.ok_or_else(|| Refusal::null("options"))?;

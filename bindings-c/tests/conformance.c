@@ -93,8 +93,13 @@ static void check_token(const conformance_case *c, const oauth_refresh_token *t,
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-  /* Anchored to when the request was sent, so never later than now + expires_in. */
-  CHECK(oauth_refresh_token_expires_at_ms(t) <= now_ms + c->expires_in * 1000, "%s: expires_at", c->name);
+  if (c->expires_in < 0) {
+    /* expires_in null: no lifetime known (absent or absurd), so no expiry either. */
+    CHECK(oauth_refresh_token_expires_at_ms(t) == -1, "%s: no expires_at", c->name);
+  } else {
+    /* Anchored to when the request was sent, so never later than now + expires_in. */
+    CHECK(oauth_refresh_token_expires_at_ms(t) <= now_ms + c->expires_in * 1000, "%s: expires_at", c->name);
+  }
   if (oauth_refresh_token_refresh_token_rotated(t)) {
     CHECK(server_current_is(sent, rt), "%s: the server's current token", c->name);
   }

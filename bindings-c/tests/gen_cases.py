@@ -54,6 +54,7 @@ for c in cases:
         ("scope", s(req.get("scope"))),
         ("expect_token", "1" if tok else "0"),
         ("token_type", s(tok.get("token_type"))),
+        # null (no lifetime known) is -1, what oauth_refresh_token_expires_in() returns.
         ("expires_in", n(tok.get("expires_in"))),
         ("token_scope", s(tok.get("scope"))),
         ("rotated", n(tok.get("refresh_token_rotated"), 0)),

@@ -1,5 +1,6 @@
 /* The token manager through the C API: 8 threads and one refresh, processes sharing a file,
- * a store that cannot be written, NULL arguments. */
+ * a store that cannot be written, no automatic resend after an unknown outcome, a salvaged
+ * refresh token, NULL arguments. */
 #define _POSIX_C_SOURCE 200809L
 #include <oauth_refresh.h>
 #include <pthread.h>
@@ -151,6 +152,98 @@ static void store_failure(const char *dir) {
   oauth_refresh_client_free(client);
 }
 
+static oauth_refresh_manager *manager_for(const char *scope, const char *modes, unsigned long timeout_ms,
+                                          const char *seed, const char *file) {
+  char url[512];
+  snprintf(url, sizeof url, "%s/%s/%s/token", server_env("TOKEN_SERVER_URL"), scope, modes);
+  oauth_refresh_client_options client_options = oauth_refresh_client_options_default();
+  client_options.token_url = url;
+  client_options.timeout_ms = timeout_ms;
+  oauth_refresh_client *client = NULL;
+  CHECK(oauth_refresh_client_new(&client_options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "client for %s", scope);
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.refresh_token = seed;
+  options.file_path = file;
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager for %s", scope);
+  oauth_refresh_client_free(client);
+  return manager;
+}
+
+/* One manager_token call that must fail with `want`; returns its state (UNUSED if no error). */
+static oauth_refresh_token_state expect_failure(const oauth_refresh_manager *manager, oauth_refresh_result want,
+                                                const char *what, const char *message_prefix) {
+  oauth_refresh_token *token = NULL;
+  oauth_refresh_error *error = NULL;
+  oauth_refresh_result r = oauth_refresh_manager_token(manager, &token, &error);
+  CHECK(r == want && token == NULL && error != NULL, "%s: got %s", what, oauth_refresh_result_name((uint32_t)r));
+  oauth_refresh_token_state state = oauth_refresh_error_refresh_token_state(error);
+  const char *message = oauth_refresh_error_message(error);
+  if (message_prefix != NULL) {
+    CHECK(message != NULL && strncmp(message, message_prefix, strlen(message_prefix)) == 0, "%s: message", what);
+  }
+  CHECK(message == NULL || strstr(message, "seed-") == NULL, "%s: no refresh token in the message", what);
+  oauth_refresh_token_free(token);
+  oauth_refresh_error_free(error);
+  return state;
+}
+
+static long long now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* A timeout after sending leaves the refresh token UNKNOWN: the manager does not send it
+ * again by itself (fails fast, nothing sent) until oauth_refresh_manager_allow_resend(). */
+static void no_resend_after_unknown_outcome(void) {
+  oauth_refresh_manager *manager = manager_for("c-mgr-resend", "delay=3000", 500, "seed-c-mgr-resend", NULL);
+  CHECK(expect_failure(manager, OAUTH_REFRESH_RESULT_TIMEOUT, "first call", NULL) == OAUTH_REFRESH_TOKEN_STATE_UNKNOWN,
+        "first call: state unknown");
+  CHECK(server_token_requests("c-mgr-resend") == 1, "one request sent");
+  long long started = now_ms();
+  CHECK(expect_failure(manager, OAUTH_REFRESH_RESULT_TIMEOUT, "second call", "timeout: not resent") ==
+            OAUTH_REFRESH_TOKEN_STATE_UNKNOWN,
+        "second call: state unknown");
+  CHECK(now_ms() - started < 400, "the second call failed fast (%lld ms)", now_ms() - started);
+  CHECK(server_token_requests("c-mgr-resend") == 1, "the second call sent nothing");
+  oauth_refresh_manager_allow_resend(manager);
+  expect_failure(manager, OAUTH_REFRESH_RESULT_TIMEOUT, "after allow_resend", NULL);
+  CHECK(server_token_requests("c-mgr-resend") == 2, "allow_resend let one more request out");
+  oauth_refresh_manager_allow_resend(NULL);
+  oauth_refresh_manager_free(manager);
+}
+
+/* A 2xx whose access token holds a NUL: INVALID_RESPONSE, state UNKNOWN, the rotated refresh
+ * token salvaged and stored, so the next refresh (through a healthy server) succeeds with it. */
+static void salvaged_refresh_token_is_kept(const char *dir) {
+  char file[512];
+  snprintf(file, sizeof file, "%s/salvage.json", dir);
+  oauth_refresh_manager *broken = manager_for("c-mgr-nul", "fault=nul-access-token", 0, "seed-c-mgr-nul", file);
+  oauth_refresh_token *token = NULL;
+  oauth_refresh_error *error = NULL;
+  oauth_refresh_result r = oauth_refresh_manager_token(broken, &token, &error);
+  CHECK(r == OAUTH_REFRESH_RESULT_INVALID_RESPONSE && token == NULL, "nul: got %s", oauth_refresh_result_name((uint32_t)r));
+  CHECK(oauth_refresh_error_refresh_token_state(error) == OAUTH_REFRESH_TOKEN_STATE_UNKNOWN, "nul: state unknown");
+  CHECK(oauth_refresh_error_status(error) == 200, "nul: status 200");
+  const char *salvaged = oauth_refresh_error_salvaged_refresh_token(error);
+  CHECK(salvaged != NULL && server_current_is("seed-c-mgr-nul", salvaged), "nul: the salvaged token is current");
+  oauth_refresh_error_free(error);
+  oauth_refresh_manager_free(broken);
+  CHECK(server_token_requests("c-mgr-nul") == 1, "nul: one request");
+
+  oauth_refresh_manager *healthy = manager_for("c-mgr-nul-next", "ok", 0, NULL, file);
+  r = oauth_refresh_manager_token(healthy, &token, NULL);
+  CHECK(r == OAUTH_REFRESH_RESULT_OK && token != NULL, "next refresh: got %s", oauth_refresh_result_name((uint32_t)r));
+  const char *rt = token ? oauth_refresh_token_refresh_token(token) : NULL;
+  CHECK(rt != NULL && server_current_is("seed-c-mgr-nul", rt), "next refresh rotated the salvaged token");
+  CHECK(server_token_requests("c-mgr-nul-next") == 1, "next refresh: one request");
+  oauth_refresh_token_free(token);
+  oauth_refresh_manager_free(healthy);
+}
+
 static void null_arguments(void) {
   oauth_refresh_client *client = client_for("c-mgr-null", "ok");
   oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
@@ -181,6 +274,8 @@ int main(void) {
   threads_share_one_refresh();
   processes_share_a_file(dir);
   store_failure(dir);
+  no_resend_after_unknown_outcome();
+  salvaged_refresh_token_is_kept(dir);
   null_arguments();
   char cleanup[600];
   snprintf(cleanup, sizeof cleanup, "rm -rf %s", dir);
