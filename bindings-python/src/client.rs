@@ -1,11 +1,6 @@
 //! `Client`: options in, blocking refreshes with the GIL released, asyncio futures out.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::str::FromStr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
+use oauth_refresh::limits::duration_from_secs;
 use oauth_refresh::{
     BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment, SystemAccessTokenRequest,
 };
@@ -13,8 +8,12 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
-use crate::error::{invalid_input, to_pyerr};
+use crate::error::{guarded, invalid_input, to_pyerr};
 use crate::request::RefreshTokenRequest;
 use crate::token::Token;
 
@@ -37,13 +36,10 @@ struct Options {
 
 impl Options {
     fn apply(self, py: Python<'_>, mut builder: ClientBuilder) -> PyResult<Client> {
-        let seconds = |name: &str, value: f64| {
-            Duration::try_from_secs_f64(value)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    invalid_input(py, format!("{name} must be a positive number of seconds"))
-                })
+        let seconds = |name: &str, value: f64| match duration_from_secs(name, value) {
+            Ok(d) if d.is_zero() => Err(invalid_input(py, format!("{name} must not be 0"))),
+            Ok(d) => Ok(d),
+            Err(e) => Err(to_pyerr(py, &e)),
         };
         builder = builder
             .surface("python")
@@ -89,23 +85,25 @@ impl Client {
         ca_file: Option<PathBuf>,
         user_agent: Option<String>,
     ) -> PyResult<Self> {
-        let encoding = BodyEncoding::parse(body_encoding)
-            .ok_or_else(|| invalid_input(py, "body_encoding must be \"form\" or \"json\""))?;
-        let auth = ClientAuth::parse(client_auth)
-            .ok_or_else(|| invalid_input(py, "client_auth must be \"basic\" or \"post\""))?;
-        let builder = oauth_refresh::Client::builder(token_url)
-            .body_encoding(encoding)
-            .client_auth(auth);
-        let options = Options {
-            timeout,
-            connect_timeout,
-            max_retries,
-            headers,
-            allow_insecure_http,
-            ca_file,
-            user_agent,
-        };
-        options.apply(py, builder)
+        guarded(py, || {
+            let encoding = BodyEncoding::parse(body_encoding)
+                .ok_or_else(|| invalid_input(py, "body_encoding must be \"form\" or \"json\""))?;
+            let auth = ClientAuth::parse(client_auth)
+                .ok_or_else(|| invalid_input(py, "client_auth must be \"basic\" or \"post\""))?;
+            let builder = oauth_refresh::Client::builder(token_url)
+                .body_encoding(encoding)
+                .client_auth(auth);
+            let options = Options {
+                timeout,
+                connect_timeout,
+                max_retries,
+                headers,
+                allow_insecure_http,
+                ca_file,
+                user_agent,
+            };
+            options.apply(py, builder)
+        })
     }
 
     /// The Gusto preset. `environment` is "demo", "production" or a base URL.
@@ -124,21 +122,24 @@ impl Client {
         ca_file: Option<PathBuf>,
         user_agent: Option<String>,
     ) -> PyResult<Self> {
-        let environment = GustoEnvironment::from_str(environment).map_err(|e| to_pyerr(py, &e))?;
-        let mut builder = oauth_refresh::Client::gusto(environment);
-        if let Some(version) = api_version {
-            builder = builder.gusto_api_version(version);
-        }
-        let options = Options {
-            timeout,
-            connect_timeout,
-            max_retries,
-            headers,
-            allow_insecure_http,
-            ca_file,
-            user_agent,
-        };
-        options.apply(py, builder)
+        guarded(py, || {
+            let environment =
+                GustoEnvironment::from_str(environment).map_err(|e| to_pyerr(py, &e))?;
+            let mut builder = oauth_refresh::Client::gusto(environment);
+            if let Some(version) = api_version {
+                builder = builder.gusto_api_version(version);
+            }
+            let options = Options {
+                timeout,
+                connect_timeout,
+                max_retries,
+                headers,
+                allow_insecure_http,
+                ca_file,
+                user_agent,
+            };
+            options.apply(py, builder)
+        })
     }
 
     /// Exchanges a refresh token. Pass a `RefreshTokenRequest`, or the fields themselves.
@@ -152,19 +153,24 @@ impl Client {
         redirect_uri: Option<String>,
         scope: Option<String>,
     ) -> PyResult<Token> {
-        let request = to_request(
-            request_or_client_id,
-            client_secret,
-            refresh_token,
-            redirect_uri,
-            scope,
-        )?;
-        let client = &self.0;
-        let result = py.detach(|| client.refresh(&request));
-        result.map(Token).map_err(|e| to_pyerr(py, &e))
+        guarded(py, || {
+            let request = to_request(
+                request_or_client_id,
+                client_secret,
+                refresh_token,
+                redirect_uri,
+                scope,
+            )?;
+            let client = &self.0;
+            let result = py.detach(|| client.refresh(&request));
+            result.map(Token).map_err(|e| to_pyerr(py, &e))
+        })
     }
 
     /// `refresh` as a coroutine: the exchange runs on a worker thread, never on the event loop.
+    /// Cancelled before the exchange started: nothing is sent, `CancelledError`. Cancelled
+    /// after: it is awaited anyway and its token returned (or its error raised), so a
+    /// rotated refresh token is never lost.
     #[pyo3(signature = (request_or_client_id, client_secret=None, refresh_token=None, *, redirect_uri=None, scope=None))]
     fn refresh_async<'py>(
         &self,
@@ -175,15 +181,17 @@ impl Client {
         redirect_uri: Option<String>,
         scope: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request = to_request(
-            request_or_client_id,
-            client_secret,
-            refresh_token,
-            redirect_uri,
-            scope,
-        )?;
-        let client = self.0.clone();
-        in_background(py, move || client.refresh(&request))
+        guarded(py, || {
+            let request = to_request(
+                request_or_client_id,
+                client_secret,
+                refresh_token,
+                redirect_uri,
+                scope,
+            )?;
+            let client = self.0.clone();
+            in_background(py, move || client.refresh(&request))
+        })
     }
 
     /// Gusto's `system_access` grant.
@@ -193,10 +201,12 @@ impl Client {
         client_id: String,
         client_secret: String,
     ) -> PyResult<Token> {
-        let request = SystemAccessTokenRequest::new(client_id, client_secret);
-        let client = &self.0;
-        let result = py.detach(|| client.system_access(&request));
-        result.map(Token).map_err(|e| to_pyerr(py, &e))
+        guarded(py, || {
+            let request = SystemAccessTokenRequest::new(client_id, client_secret);
+            let client = &self.0;
+            let result = py.detach(|| client.system_access(&request));
+            result.map(Token).map_err(|e| to_pyerr(py, &e))
+        })
     }
 
     /// `system_access` for asyncio.
@@ -206,9 +216,11 @@ impl Client {
         client_id: String,
         client_secret: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request = SystemAccessTokenRequest::new(client_id, client_secret);
-        let client = self.0.clone();
-        in_background(py, move || client.system_access(&request))
+        guarded(py, || {
+            let request = SystemAccessTokenRequest::new(client_id, client_secret);
+            let client = self.0.clone();
+            in_background(py, move || client.system_access(&request))
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -255,17 +267,63 @@ fn to_request(
 
 type Work = Box<dyn FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send>;
 
+/// Where a job is. The move from `Waiting` to `Started` or `Cancelled` happens under the
+/// mutex, so "was anything sent?" has one answer.
+enum Stage {
+    Waiting(Work),
+    Started,
+    Cancelled,
+}
+
 /// One refresh waiting for a thread: `_asyncio.run` hands it to an executor thread, which
-/// calls it; it runs the exchange without the GIL and returns the token or raises.
+/// calls it; it runs the exchange without the GIL and returns the token or raises. If the
+/// awaiting task is cancelled, `_asyncio.run` calls `cancel()`: the job is dropped unsent if
+/// it had not started, and awaited to the end (its token kept) if it had.
 #[pyclass(frozen, module = "oauth_refresh._native")]
-struct Job(Mutex<Option<Work>>);
+struct Job(Mutex<Stage>);
+
+impl Job {
+    fn stage(&self) -> std::sync::MutexGuard<'_, Stage> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 #[pymethods]
 impl Job {
-    fn __call__(&self, py: Python<'_>) -> PyResult<Token> {
-        let work = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let work = work.ok_or_else(|| PyRuntimeError::new_err("this coroutine already ran"))?;
-        py.detach(work).map(Token).map_err(|e| to_pyerr(py, &e))
+    /// Runs the exchange; `None` if the job was cancelled before it started.
+    fn __call__(&self, py: Python<'_>) -> PyResult<Option<Token>> {
+        let work = {
+            let mut stage = self.stage();
+            match std::mem::replace(&mut *stage, Stage::Started) {
+                Stage::Waiting(work) => work,
+                Stage::Cancelled => {
+                    *stage = Stage::Cancelled;
+                    return Ok(None);
+                }
+                Stage::Started => {
+                    return Err(PyRuntimeError::new_err("this coroutine already ran"));
+                }
+            }
+        };
+        guarded(py, || {
+            py.detach(work)
+                .map(|t| Some(Token(t)))
+                .map_err(|e| to_pyerr(py, &e))
+        })
+    }
+
+    /// True if the job had not started: it never will, and nothing was sent. False if it
+    /// had: the request may be on the wire, and its outcome must be awaited.
+    fn cancel(&self) -> bool {
+        let mut stage = self.stage();
+        match *stage {
+            Stage::Started => false,
+            Stage::Waiting(_) | Stage::Cancelled => {
+                // Dropping the work (the request and its secrets) here, under the lock.
+                *stage = Stage::Cancelled;
+                true
+            }
+        }
     }
 }
 
@@ -277,7 +335,7 @@ pub fn in_background<'py>(
     py: Python<'py>,
     work: impl FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send + 'static,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let job = Job(Mutex::new(Some(Box::new(work))));
+    let job = Job(Mutex::new(Stage::Waiting(Box::new(work))));
     RUN.import(py, "oauth_refresh._asyncio", "run")?
         .call1((job,))
 }

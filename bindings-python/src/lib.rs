@@ -26,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<manager::MemoryStore>()?;
     m.add_class::<manager::FileStore>()?;
     m.add_class::<manager::RedisStore>()?;
+    m.add_function(wrap_pyfunction!(error::_error_codes, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::client::Client;
-use crate::error::to_pyerr;
+use crate::error::{guarded, to_pyerr};
 use crate::token::Token;
 
 /// Keeps the token in this process only.
@@ -33,11 +33,13 @@ impl FileStore {
     #[new]
     #[pyo3(signature = (path, *, encryption_key=None))]
     fn new(py: Python<'_>, path: PathBuf, encryption_key: Option<KeyInput>) -> PyResult<Self> {
-        let mut store = oauth_refresh::FileStore::new(path);
-        if let Some(key) = encryption_key {
-            store = store.with_encryption(key.parse(py)?);
-        }
-        Ok(FileStore(Arc::new(store)))
+        guarded(py, || {
+            let mut store = oauth_refresh::FileStore::new(path);
+            if let Some(key) = encryption_key {
+                store = store.with_encryption(key.parse(py)?);
+            }
+            Ok(FileStore(Arc::new(store)))
+        })
     }
 }
 
@@ -57,15 +59,17 @@ impl RedisStore {
         encryption_key: Option<KeyInput>,
         timeout: f64,
     ) -> PyResult<Self> {
-        let mut store = duration_from_secs("timeout", timeout)
-            .and_then(|timeout| {
-                oauth_refresh::RedisStore::new(&url, prefix, &account)?.with_timeout(timeout)
-            })
-            .map_err(|e| to_pyerr(py, &e))?;
-        if let Some(key) = encryption_key {
-            store = store.with_encryption(key.parse(py)?);
-        }
-        Ok(RedisStore(Arc::new(store)))
+        guarded(py, || {
+            let mut store = duration_from_secs("timeout", timeout)
+                .and_then(|timeout| {
+                    oauth_refresh::RedisStore::new(&url, prefix, &account)?.with_timeout(timeout)
+                })
+                .map_err(|e| to_pyerr(py, &e))?;
+            if let Some(key) = encryption_key {
+                store = store.with_encryption(key.parse(py)?);
+            }
+            Ok(RedisStore(Arc::new(store)))
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -115,84 +119,109 @@ impl TokenManager {
         min_window: f64,
         refresh_without_store: bool,
     ) -> PyResult<Self> {
-        let store: Arc<dyn TokenStore> = match store {
-            None => Arc::new(oauth_refresh::MemoryStore::new()),
-            Some(s) => {
-                if let Ok(file) = s.cast::<FileStore>() {
-                    file.get().0.clone()
-                } else if let Ok(redis) = s.cast::<RedisStore>() {
-                    redis.get().0.clone()
-                } else if let Ok(memory) = s.cast::<MemoryStore>() {
-                    memory.get().0.clone()
-                } else {
-                    return Err(pyo3::exceptions::PyTypeError::new_err(
-                        "store must be a MemoryStore, a FileStore or a RedisStore",
-                    ));
-                }
-            }
-        };
-        let min_window =
-            duration_from_secs("min_window", min_window).map_err(|e| to_pyerr(py, &e))?;
-        let credentials = Credentials {
-            client_id,
-            client_secret: Secret::new(client_secret),
-            refresh_token: refresh_token.map(Secret::new),
-            scope,
-            redirect_uri,
-        };
-        let options = ManagerOptions {
-            min_window,
-            refresh_without_store,
-            ..ManagerOptions::default()
-        };
-        let mut manager =
-            oauth_refresh::TokenManager::new(client.get().inner(), credentials, store)
-                .with_options(options)
-                .map_err(|e| to_pyerr(py, &e))?;
-        if let Some(hook) = on_refresh {
-            manager = manager.on_refresh(move |token| {
-                // Runs on the refreshing thread, without the GIL: take it for the callback.
-                Python::attach(|py| {
-                    let token = Token(token.clone());
-                    if let Err(e) = hook.call1(py, (token,)) {
-                        e.write_unraisable(py, Some(hook.bind(py)));
+        guarded(py, || {
+            let store: Arc<dyn TokenStore> = match store {
+                None => Arc::new(oauth_refresh::MemoryStore::new()),
+                Some(s) => {
+                    if let Ok(file) = s.cast::<FileStore>() {
+                        file.get().0.clone()
+                    } else if let Ok(redis) = s.cast::<RedisStore>() {
+                        redis.get().0.clone()
+                    } else if let Ok(memory) = s.cast::<MemoryStore>() {
+                        memory.get().0.clone()
+                    } else {
+                        return Err(pyo3::exceptions::PyTypeError::new_err(
+                            "store must be a MemoryStore, a FileStore or a RedisStore",
+                        ));
                     }
+                }
+            };
+            let min_window =
+                duration_from_secs("min_window", min_window).map_err(|e| to_pyerr(py, &e))?;
+            let credentials = Credentials {
+                client_id,
+                client_secret: Secret::new(client_secret),
+                refresh_token: refresh_token.map(Secret::new),
+                scope,
+                redirect_uri,
+            };
+            let options = ManagerOptions {
+                min_window,
+                refresh_without_store,
+                ..ManagerOptions::default()
+            };
+            let mut manager =
+                oauth_refresh::TokenManager::new(client.get().inner(), credentials, store)
+                    .with_options(options)
+                    .map_err(|e| to_pyerr(py, &e))?;
+            if let Some(hook) = on_refresh {
+                manager = manager.on_refresh(move |token| {
+                    // Runs on the refreshing thread, without the GIL: take it for the callback.
+                    Python::attach(|py| {
+                        let token = Token(token.clone());
+                        if let Err(e) = hook.call1(py, (token,)) {
+                            e.write_unraisable(py, Some(hook.bind(py)));
+                        }
+                    });
                 });
-            });
-        }
-        Ok(TokenManager(Arc::new(manager)))
+            }
+            Ok(TokenManager(Arc::new(manager)))
+        })
     }
 
     /// A valid access token, refreshing first if needed (the GIL is released meanwhile).
     fn access_token(&self, py: Python<'_>) -> PyResult<String> {
         let manager = &self.0;
-        py.detach(|| manager.access_token())
-            .map_err(|e| to_pyerr(py, &e))
+        guarded(py, || {
+            py.detach(|| manager.access_token())
+                .map_err(|e| to_pyerr(py, &e))
+        })
     }
 
     /// The current token, refreshing first if needed.
     fn token(&self, py: Python<'_>) -> PyResult<Token> {
         let manager = &self.0;
-        py.detach(|| manager.token())
-            .map(Token)
-            .map_err(|e| to_pyerr(py, &e))
+        guarded(py, || {
+            py.detach(|| manager.token())
+                .map(Token)
+                .map_err(|e| to_pyerr(py, &e))
+        })
     }
 
-    /// `access_token` as a coroutine; the refresh runs on a worker thread.
+    /// `access_token` as a coroutine, resolving to the current `Token`; the refresh runs on a
+    /// worker thread. Cancellation as for `Client.refresh_async`.
     fn access_token_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.0.clone();
-        crate::client::in_background(py, move || manager.token())
+        guarded(py, || {
+            crate::client::in_background(py, move || manager.token())
+        })
     }
 
     /// Marks the token stale (say, after the API answered 401): the next call refreshes.
-    fn invalidate(&self) {
-        self.0.invalidate();
+    fn invalidate(&self, py: Python<'_>) -> PyResult<()> {
+        guarded(py, || {
+            self.0.invalidate();
+            Ok(())
+        })
+    }
+
+    /// After a refresh whose outcome was unknown (a timeout after sending, a 5xx, a broken
+    /// answer), the manager does not send that refresh token again on its own: every call
+    /// raises that error again at once, its message starting "not resent", because a server
+    /// that rotates tokens may revoke the whole grant on reuse (the Gusto preset forgives
+    /// and resends). Once you know it is safe (or there is nothing else to try), this lets
+    /// the next call send it once more.
+    fn allow_resend(&self, py: Python<'_>) -> PyResult<()> {
+        guarded(py, || {
+            self.0.allow_resend();
+            Ok(())
+        })
     }
 
     /// Counters: `refreshes`, `adoptions`, `failures`.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.0.stats();
+        let s = guarded(py, || Ok(self.0.stats()))?;
         let dict = PyDict::new(py);
         dict.set_item("refreshes", s.refreshes)?;
         dict.set_item("adoptions", s.adoptions)?;

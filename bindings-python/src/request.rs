@@ -6,7 +6,7 @@ use oauth_refresh::RefreshGrantType;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::error::to_pyerr;
+use crate::error::{guarded, to_pyerr};
 use crate::repr_opt;
 
 /// A refresh-token grant request. `repr()` never shows the secret or the token.
@@ -28,25 +28,30 @@ impl RefreshTokenRequest {
         grant_type: &str,
         extra: Option<BTreeMap<String, String>>,
     ) -> PyResult<Self> {
-        let mut request =
-            oauth_refresh::RefreshTokenRequest::new(client_id, client_secret, refresh_token);
-        request.grant_type = RefreshGrantType::parse(grant_type).map_err(|e| to_pyerr(py, &e))?;
-        request.redirect_uri = redirect_uri;
-        request.scope = scope;
-        request.extra = extra.unwrap_or_default();
-        Ok(RefreshTokenRequest(request))
+        guarded(py, || {
+            let mut request =
+                oauth_refresh::RefreshTokenRequest::new(client_id, client_secret, refresh_token);
+            request.grant_type =
+                RefreshGrantType::parse(grant_type).map_err(|e| to_pyerr(py, &e))?;
+            request.redirect_uri = redirect_uri;
+            request.scope = scope;
+            request.extra = extra.unwrap_or_default();
+            Ok(RefreshTokenRequest(request))
+        })
     }
 
     /// From a mapping with the wire names (`client_id`) or the seed's camelCase (`clientId`).
     #[staticmethod]
     fn from_dict(py: Python<'_>, data: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let pairs: Vec<(String, String)> = data
-            .iter()
-            .map(|(k, v)| PyResult::Ok((k.extract()?, v.extract()?)))
-            .collect::<PyResult<_>>()?;
-        oauth_refresh::RefreshTokenRequest::from_pairs(pairs)
-            .map(RefreshTokenRequest)
-            .map_err(|e| to_pyerr(py, &e))
+        guarded(py, || {
+            let pairs: Vec<(String, String)> = data
+                .iter()
+                .map(|(k, v)| PyResult::Ok((k.extract()?, v.extract()?)))
+                .collect::<PyResult<_>>()?;
+            oauth_refresh::RefreshTokenRequest::from_pairs(pairs)
+                .map(RefreshTokenRequest)
+                .map_err(|e| to_pyerr(py, &e))
+        })
     }
 
     #[getter]

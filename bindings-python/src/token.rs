@@ -1,10 +1,10 @@
 //! `Token`: read-only view of a core token; secrets only through their attributes.
 
-use std::time::Duration;
-
+use oauth_refresh::limits::duration_from_secs;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
+use crate::error::{guarded, to_pyerr};
 use crate::repr_opt;
 
 static FROM_TIMESTAMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -35,22 +35,24 @@ impl Token {
     /// An aware UTC datetime: when the request was sent plus `expires_in`.
     #[getter]
     fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(seconds) = self.0.expires_at_unix() else {
-            return Ok(None);
-        };
-        let from_timestamp = FROM_TIMESTAMP.import(py, "datetime", "datetime")?;
-        let utc = UTC.get_or_try_init(py, || {
-            PyResult::Ok(
-                py.import("datetime")?
-                    .getattr("timezone")?
-                    .getattr("utc")?
-                    .unbind(),
-            )
-        })?;
-        from_timestamp
-            .getattr("fromtimestamp")?
-            .call1((seconds, utc.bind(py)))
-            .map(Some)
+        guarded(py, || {
+            let Some(seconds) = self.0.expires_at_unix() else {
+                return Ok(None);
+            };
+            let from_timestamp = FROM_TIMESTAMP.import(py, "datetime", "datetime")?;
+            let utc = UTC.get_or_try_init(py, || {
+                PyResult::Ok(
+                    py.import("datetime")?
+                        .getattr("timezone")?
+                        .getattr("utc")?
+                        .unbind(),
+                )
+            })?;
+            from_timestamp
+                .getattr("fromtimestamp")?
+                .call1((seconds, utc.bind(py)))
+                .map(Some)
+        })
     }
 
     #[getter]
@@ -82,18 +84,20 @@ impl Token {
     /// Every other response field, as a new dict.
     #[getter]
     fn extra<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let loads = JSON_LOADS.import(py, "json", "loads")?;
-        let text = serde_json::to_string(self.0.extra()).expect("JSON values serialize");
-        loads.call1((text,))
+        guarded(py, || {
+            let loads = JSON_LOADS.import(py, "json", "loads")?;
+            let text = serde_json::to_string(self.0.extra()).expect("JSON values serialize");
+            loads.call1((text,))
+        })
     }
 
     /// True when the access token expires within `leeway` seconds from now.
     #[pyo3(signature = (leeway=0.0))]
     fn is_expired(&self, py: Python<'_>, leeway: f64) -> PyResult<bool> {
-        let leeway = Duration::try_from_secs_f64(leeway).map_err(|_| {
-            crate::error::invalid_input(py, "leeway must be a non-negative number of seconds")
-        })?;
-        Ok(self.0.is_expired(leeway))
+        guarded(py, || {
+            let leeway = duration_from_secs("leeway", leeway).map_err(|e| to_pyerr(py, &e))?;
+            Ok(self.0.is_expired(leeway))
+        })
     }
 
     fn __repr__(&self) -> String {

@@ -55,9 +55,13 @@ def check_token(server, token, want, sent):
     assert (token.created_at is not None) is want["has_created_at"]
     assert sorted(token.extra) == want["extra_keys"]
     assert token.access_token
-    now = datetime.datetime.now(datetime.timezone.utc)
-    assert token.expires_at.tzinfo is not None
-    assert token.expires_at <= now + datetime.timedelta(seconds=token.expires_in)
+    if want["expires_in"] is None:
+        # No lifetime, or an absurd one: no expiry is known.
+        assert token.expires_at is None
+    else:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        assert token.expires_at.tzinfo is not None
+        assert token.expires_at <= now + datetime.timedelta(seconds=token.expires_in)
     if token.refresh_token_rotated:
         assert server.current_refresh_token(sent) == token.refresh_token
 

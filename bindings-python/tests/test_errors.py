@@ -5,6 +5,7 @@ import builtins
 import pytest
 
 import oauth_refresh as oar
+from oauth_refresh import _errors, _native
 
 CODES = {
     oar.InvalidInputError: "invalid_input",
@@ -88,3 +89,17 @@ def test_one_class_per_code():
     assert len(set(CODES.values())) == 14
     for cls in CODES:
         assert issubclass(cls, oar.OAuthRefreshError)
+
+
+def test_every_core_code_has_its_class():
+    pairs = _native._error_codes()
+    codes = [code for code, _ in pairs]
+    assert len(codes) == len(set(codes)) >= 18
+    assert set(CODES.values()) <= set(codes)
+    for code, name in pairs:
+        cls = getattr(_errors, name)
+        assert issubclass(cls, oar.OAuthRefreshError)
+        if code == "internal":
+            assert cls is oar.OAuthRefreshError  # a caught panic: the base class itself
+        else:
+            assert cls is not oar.OAuthRefreshError and cls.code == code, code

@@ -2,9 +2,13 @@ from datetime import datetime
 from os import PathLike
 from typing import Any, Callable, Coroutine, Mapping, Optional, Union, final, overload
 
-__all__ = ["Client", "FileStore", "MemoryStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__"]
+__all__ = ["Client", "FileStore", "MemoryStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
 
 __version__: str
+
+def _error_codes() -> list[tuple[str, str]]:
+    """Every core error code with the name of the ``_errors`` class it raises (for tests)."""
+    ...
 
 @final
 class RefreshTokenRequest:
@@ -117,7 +121,11 @@ class Client:
         *,
         redirect_uri: Optional[str] = None,
         scope: Optional[str] = None,
-    ) -> Coroutine[Any, Any, Token]: ...
+    ) -> Coroutine[Any, Any, Token]:
+        """``refresh`` on a worker thread. Cancelled before the exchange started: nothing is
+        sent, ``CancelledError``. Cancelled after: the exchange is awaited anyway and its token
+        returned (or its error raised), so a rotated refresh token is never lost."""
+        ...
     def system_access(self, client_id: str, client_secret: str) -> Token: ...
     def system_access_async(self, client_id: str, client_secret: str) -> Coroutine[Any, Any, Token]: ...
 
@@ -176,8 +184,14 @@ class TokenManager:
     def access_token(self) -> str: ...
     def token(self) -> Token: ...
     def access_token_async(self) -> Coroutine[Any, Any, Token]:
-        """Resolves to the current `Token` (read `.access_token`)."""
+        """Resolves to the current `Token` (read `.access_token`). Cancellation as for
+        ``Client.refresh_async``."""
         ...
     def invalidate(self) -> None: ...
+    def allow_resend(self) -> None:
+        """After a refresh whose outcome was unknown, calls fail at once with that error
+        (message "not resent ...") instead of sending the refresh token again, unless the
+        client's policy forgives (Gusto). This lets the next call send it once more."""
+        ...
     @property
     def stats(self) -> dict[str, int]: ...

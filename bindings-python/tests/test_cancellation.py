@@ -1,0 +1,122 @@
+"""Cancelling refresh_async never loses a token: cancelled before the exchange started,
+nothing is sent; cancelled after, the exchange is awaited and its token returned."""
+
+import asyncio
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import oauth_refresh as oar
+from oauth_refresh import _asyncio
+
+
+def test_cancelled_after_the_exchange_started_returns_its_token(server):
+    scope = "py-cancel-started"
+    client = oar.Client(f"{server.url}/{scope}/delay=1500/token")
+
+    async def main():
+        task = asyncio.create_task(client.refresh_async("app", "secret-app", f"seed-{scope}"))
+        await asyncio.sleep(0.3)  # the request is at the server, waiting for its answer
+        task.cancel()
+        await asyncio.sleep(0.1)
+        task.cancel()  # a second cancel changes nothing either
+        return await task
+
+    token = asyncio.run(main())
+    assert token.refresh_token_rotated
+    assert token.refresh_token == server.current_refresh_token(f"seed-{scope}")
+    assert server.token_requests(scope) == 1
+
+
+def test_manager_async_cancelled_after_start_keeps_the_token(server):
+    scope = "py-cancel-manager"
+    client = oar.Client(f"{server.url}/{scope}/delay=1000/token")
+    manager = oar.TokenManager(client, "app", "secret-app", f"seed-{scope}")
+
+    async def main():
+        task = asyncio.create_task(manager.access_token_async())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        return await task
+
+    token = asyncio.run(main())
+    assert token.refresh_token == server.current_refresh_token(f"seed-{scope}")
+    assert manager.token().access_token == token.access_token
+    assert server.token_requests(scope) == 1
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="older asyncio.wait_for may drop a late result")
+def test_wait_for_timeout_after_start_returns_the_token(server):
+    scope = "py-cancel-wait-for"
+    client = oar.Client(f"{server.url}/{scope}/delay=800/token")
+
+    async def main():
+        return await asyncio.wait_for(client.refresh_async("app", "secret-app", f"seed-{scope}"), 0.2)
+
+    token = asyncio.run(main())
+    assert token.refresh_token == server.current_refresh_token(f"seed-{scope}")
+
+
+def test_cancelled_before_the_first_await_sends_nothing(server):
+    scope = "py-cancel-early"
+    client = oar.Client(f"{server.url}/{scope}/ok/token")
+
+    async def main():
+        task = asyncio.create_task(client.refresh_async("app", "secret-app", f"seed-{scope}"))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.refresh_async("app", "secret-app", f"seed-{scope}"), 0)
+        await asyncio.sleep(0.3)
+
+    asyncio.run(main())
+    assert server.token_requests(scope) == 0
+
+
+def test_cancelled_while_queued_for_a_thread_sends_nothing(server, monkeypatch):
+    scope = "py-cancel-queued"
+    client = oar.Client(f"{server.url}/{scope}/ok/token")
+    busy = ThreadPoolExecutor(max_workers=1)
+    release = threading.Event()
+    busy.submit(release.wait, 10)  # the only thread is taken: the job waits in the queue
+    monkeypatch.setattr(_asyncio, "_executor", busy)
+
+    async def main():
+        task = asyncio.create_task(client.refresh_async("app", "secret-app", f"seed-{scope}"))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
+        busy.shutdown(wait=True)
+    assert server.token_requests(scope) == 0
+
+
+def test_job_decides_started_or_not_atomically(server):
+    scope = "py-cancel-job"
+    client = oar.Client(f"{server.url}/{scope}/ok/token")
+    # The native job behind the coroutine, before anything awaited it.
+    waiting = client.refresh_async("app", "secret-app", f"seed-{scope}-a")
+    job = waiting.cr_frame.f_locals["job"]
+    assert job.cancel() is True  # had not started
+    assert job() is None  # and never will: nothing sent
+    assert job.cancel() is True
+    waiting.close()
+    assert server.token_requests(scope) == 0
+
+    running = client.refresh_async("app", "secret-app", f"seed-{scope}-b")
+    job = running.cr_frame.f_locals["job"]
+    token = job()
+    assert job.cancel() is False  # it ran: its outcome is what counts
+    assert token.refresh_token == server.current_refresh_token(f"seed-{scope}-b")
+    with pytest.raises(RuntimeError):
+        job()
+    running.close()
+    assert server.token_requests(scope) == 1
