@@ -68,9 +68,17 @@ fn response_object() -> impl Strategy<Value = Map<String, Value>> {
         .prop_map(move |v| (name, v))
     };
     (
-        (field("access_token"), field("token_type"), field("expires_in")),
+        (
+            field("access_token"),
+            field("token_type"),
+            field("expires_in"),
+        ),
         (field("scope"), field("created_at"), field("id_token")),
-        (field("error"), field("error_description"), field("error_uri")),
+        (
+            field("error"),
+            field("error_description"),
+            field("error_uri"),
+        ),
         prop::collection::btree_map("[a-z]{1,6}", json(), 0..3),
     )
         .prop_map(|((a, b, c), (d, e, f), (g, h, i), extra)| {

@@ -252,8 +252,9 @@ fn hex(bytes: &[u8]) -> String {
 struct RedisLease {
     inner: Arc<Inner>,
     owner: String,
-    // Dropping it stops the renewals.
-    _renewing: mpsc::Sender<()>,
+    /// Dropping the sender stops the renewals; the thread is joined before the release, so
+    /// none outlives the lease (a process that forks next holds no stray thread).
+    renewing: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
 
 impl RedisLease {
@@ -263,7 +264,7 @@ impl RedisLease {
         let ttl_ms = ttl.as_millis() as u64;
         // Best effort: if a renewal fails (Redis unreachable), the compare-and-swap still
         // keeps a second refresher's token from overwriting ours.
-        let _ = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("oauth-refresh-lease".into())
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(ttl / 3) {
@@ -280,7 +281,7 @@ impl RedisLease {
         RedisLease {
             inner,
             owner,
-            _renewing: stop,
+            renewing: thread.ok().map(|thread| (stop, thread)),
         }
     }
 }
@@ -289,6 +290,10 @@ impl Lease for RedisLease {}
 
 impl Drop for RedisLease {
     fn drop(&mut self) {
+        if let Some((stop, thread)) = self.renewing.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
         self.inner.release(&self.owner);
     }
 }
