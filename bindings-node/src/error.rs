@@ -100,26 +100,7 @@ pub const NOT_SENT: RefreshTokenState = RefreshTokenState::Unused;
 /// `INTERNAL`: a panic the binding caught. `state` is `Unknown` when a request may have
 /// left, `Unused` when none was made.
 pub fn internal_error(env: &Env, state: RefreshTokenState) -> Error {
-    build(
-        env,
-        (
-            format!(
-                "internal: internal error in oauth-refresh (a caught panic); please report it \
-                 (refresh token {})",
-                state.as_str()
-            ),
-            code(ErrorCode::Internal),
-            state.as_str(),
-            false,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        ),
-    )
+    to_js_error(env, &oauth_refresh::Error::internal(state))
 }
 
 /// Runs `f` and turns a panic into `OAuthRefreshError` `INTERNAL` (the addon's boundary:

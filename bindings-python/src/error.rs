@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use oauth_refresh::{Error, ErrorCode};
+use oauth_refresh::{Error, ErrorCode, RefreshTokenState};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
@@ -56,18 +56,7 @@ pub fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T
 /// The `"internal"` error for a panic caught in the binding. The core's message, no payload:
 /// a panic message could quote a value the caller passed.
 fn internal(py: Python<'_>) -> PyErr {
-    let build = || -> PyResult<PyErr> {
-        let module = errors(py)?;
-        let exc = module
-            .bind(py)
-            .getattr(class_name(ErrorCode::Internal))?
-            .call1(("internal error in oauth-refresh (a caught panic); please report it",))?;
-        exc.setattr("code", ErrorCode::Internal.as_str())?;
-        exc.setattr("refresh_token_state", "unknown")?;
-        exc.setattr("retryable", false)?;
-        Ok(PyErr::from_value(exc))
-    };
-    build().unwrap_or_else(|e| e)
+    to_pyerr(py, &Error::internal(RefreshTokenState::Unknown))
 }
 
 /// Every code of the core with the name of the class it raises: for the test that each one

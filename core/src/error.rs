@@ -190,6 +190,16 @@ impl Error {
         }))
     }
 
+    /// [`ErrorCode::Internal`]: a panic caught before it could crash the process, by the
+    /// core or by a binding's own boundary. `state`: `Unknown` if a request may have left.
+    pub fn internal(state: RefreshTokenState) -> Self {
+        Error::new(
+            ErrorCode::Internal,
+            state,
+            "internal error in oauth-refresh (a caught panic); please report it",
+        )
+    }
+
     /// A refusal of the caller's input, before any I/O.
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Error::new(ErrorCode::InvalidInput, RefreshTokenState::Unused, message)
@@ -327,15 +337,10 @@ pub(crate) fn catch_panic<T>(
     f: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        let state = if sent() {
+        Err(Error::internal(if sent() {
             RefreshTokenState::Unknown
         } else {
             RefreshTokenState::Unused
-        };
-        Err(Error::new(
-            ErrorCode::Internal,
-            state,
-            "internal error in oauth-refresh (a caught panic); please report it",
-        ))
+        }))
     })
 }
