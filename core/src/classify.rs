@@ -32,29 +32,28 @@ pub(crate) fn classify_response(a: &Answer<'_>) -> Result<Token, Error> {
         return Err(server_error(a, json_object(a.body)));
     }
     match serde_json::from_slice::<WireToken>(a.body) {
-        Ok(wire) if wire.access_token.is_some() || !wire.has_error => {
-            // If the rest is unusable, the rotated refresh token is still handed over.
+        Ok(wire) => {
+            // Whatever else is wrong with the answer, a rotated refresh token is handed over.
             let salvage = match &wire.refresh_token {
                 Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.clone())),
                 _ => None,
             };
-            Token::from_json(wire, a.sent_at, a.previous_refresh_token).map_err(|why| {
-                invalid_response(a.status, why.0).with_salvaged_refresh_token(salvage)
-            })
+            if wire.access_token.is_some() || !wire.has_error {
+                Token::from_json(wire, a.sent_at, a.previous_refresh_token).map_err(|why| {
+                    invalid_response(a.status, why.0).with_salvaged_refresh_token(salvage)
+                })
+            } else if salvage.is_some() {
+                // An `error` beside a refresh token: the server may have rotated while
+                // saying it failed.
+                Err(
+                    invalid_response(a.status, "an error body that also holds a refresh token")
+                        .with_salvaged_refresh_token(salvage),
+                )
+            } else {
+                // Some servers answer 200 with an OAuth error body: treat it as that error.
+                Err(server_error(a, json_object(a.body)))
+            }
         }
-        // A 2xx with an `error` and a refresh token: the server may have rotated while
-        // saying it failed. Whatever it meant, the new refresh token is handed over.
-        Ok(wire) if matches!(&wire.refresh_token, Some(Value::String(s)) if !s.is_empty()) => {
-            let Some(Value::String(rt)) = wire.refresh_token else {
-                unreachable!("matched just above")
-            };
-            Err(
-                invalid_response(a.status, "an error body that also holds a refresh token")
-                    .with_salvaged_refresh_token(Some(Secret::new(rt))),
-            )
-        }
-        // Some servers answer 200 with an OAuth error body: treat it as that error.
-        Ok(_) => Err(server_error(a, json_object(a.body))),
         Err(_) => Err(invalid_response(a.status, "the body is not a JSON object")
             .with_salvaged_refresh_token(scan_refresh_token(a.body))),
     }
@@ -225,9 +224,11 @@ fn classify_io(io: io::Error, host: &str) -> Error {
     }
 }
 
+/// The key the scans look for in a body that is not valid JSON.
+const KEY: &[u8] = b"\"refresh_token\"";
+
 /// Finds `"refresh_token": "..."` in a body that is not valid JSON (say, truncated).
 pub(crate) fn scan_refresh_token(body: &[u8]) -> Option<Secret> {
-    const KEY: &[u8] = b"\"refresh_token\"";
     let start = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
     let rest = &body[start..];
     let rest = rest
@@ -260,7 +261,6 @@ const MAX_SCANNED_TOKEN: usize = 64 * 1024;
 /// the unread remainder. Memory stays bounded however long the body is (only the text after
 /// the key is kept); the client's deadline bounds the time.
 pub(crate) fn scan_oversized(mut head: Vec<u8>, mut rest: impl io::Read) -> Option<Secret> {
-    const KEY: &[u8] = b"\"refresh_token\"";
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         match head.windows(KEY.len()).position(|w| w == KEY) {

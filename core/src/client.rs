@@ -16,7 +16,7 @@ use crate::classify::{
 use crate::cork::CorkConnector;
 use crate::encode::{basic_credentials, BodyEncoding, BodyWriter};
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
-use crate::limits::checked_duration;
+use crate::limits::{checked_duration, checked_timeout};
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
 use crate::resolve::CachingResolver;
 use crate::secret::Secret;
@@ -255,11 +255,8 @@ impl ClientBuilder {
         if host.is_empty() {
             return Err(Error::invalid_input("the token URL has no host"));
         }
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(Error::invalid_input("timeouts must be greater than zero"));
-        }
-        checked_duration("timeout", self.timeout)?;
-        checked_duration("connect_timeout", self.connect_timeout)?;
+        checked_timeout("timeout", self.timeout)?;
+        checked_timeout("connect_timeout", self.connect_timeout)?;
         checked_duration("initial_backoff", self.retry.initial_backoff)?;
         checked_duration("max_backoff", self.retry.max_backoff)?;
 
@@ -632,19 +629,18 @@ impl Client {
             .get(ureq::http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let success = (200..300).contains(&status);
         // Read one byte past the limit to learn whether the body is over it.
         let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
         let mut body = Vec::new();
         if let Err(e) = (&mut reader).take(MAX_BODY + 1).read_to_end(&mut body) {
             let err = classify_transport(ureq::Error::from(e), &self.host).with_status(status);
             // A 2xx cut short may already have carried the rotated refresh token.
-            let salvaged = (200..300)
-                .contains(&status)
-                .then(|| scan_refresh_token(&body));
-            return Err(err.with_salvaged_refresh_token(salvaged.flatten()));
+            let salvaged = success.then(|| scan_refresh_token(&body)).flatten();
+            return Err(err.with_salvaged_refresh_token(salvaged));
         }
         if body.len() as u64 > MAX_BODY {
-            if !(200..300).contains(&status) {
+            if !success {
                 // An oversized error page still says what went wrong through its status.
                 body.clear();
             } else {

@@ -26,6 +26,16 @@ pub fn checked_duration(name: &str, value: Duration) -> Result<Duration, Error> 
     Ok(value)
 }
 
+/// A timeout: [`checked_duration`], and more than zero (a zero timeout fails every call).
+pub fn checked_timeout(name: &str, value: Duration) -> Result<Duration, Error> {
+    if value.is_zero() {
+        return Err(Error::invalid_input(format!(
+            "{name} must be greater than zero"
+        )));
+    }
+    checked_duration(name, value)
+}
+
 /// A duration given in seconds as a float (Python's convention): finite, not negative,
 /// at most [`MAX_DURATION`].
 pub fn duration_from_secs(name: &str, seconds: f64) -> Result<Duration, Error> {

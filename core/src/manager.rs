@@ -329,14 +329,15 @@ impl TokenManager {
 
     /// The refresh this caller leads: coordinate with other processes, then refresh.
     fn refresh_led(&self) -> Result<Token, Error> {
-        if let Some(entry) = self.current.load_full() {
+        let current = self.current.load_full();
+        if let Some(entry) = &current {
             if SystemTime::now() < entry.refresh_at {
                 return Ok(entry.token.clone()); // another flight refreshed just before
             }
         }
         // Across processes: one refresher holds the lease. A caller whose token is still
         // valid does not wait for it; the others wait, then adopt what it stored.
-        let valid = self.current.load_full().filter(|e| e.still_valid());
+        let valid = current.filter(|e| e.still_valid());
         let (lease, stored) = match self.coordinate(valid.is_none()) {
             Ok(Some(coordinated)) => coordinated,
             Ok(None) => {

@@ -128,12 +128,7 @@ impl RedisStore {
     /// How long to wait to connect, and for each answer (default 2 s); `invalid_input` when
     /// zero or above [`MAX_DURATION`](crate::limits::MAX_DURATION).
     pub fn with_timeout(self, timeout: Duration) -> Result<Self, Error> {
-        if timeout.is_zero() {
-            return Err(Error::invalid_input(
-                "the Redis timeout must be greater than zero",
-            ));
-        }
-        crate::limits::checked_duration("the Redis timeout", timeout)?;
+        crate::limits::checked_timeout("the Redis timeout", timeout)?;
         Ok(self.map_inner(|inner| inner.timeout = timeout))
     }
 
