@@ -86,11 +86,6 @@ static void eight_processes_share_one_token(int seconds) {
   CHECK(manager_token(seeding, store, "seed-c-redis", NULL, NULL) == OAUTH_REFRESH_RESULT_OK, "seed");
   oauth_refresh_store_free(store);
   oauth_refresh_client_free(seeding);
-  /* The seed's refresh held a Redis lease, renewed by a core thread that ends soon after the
-   * lease is released. fork() copies memory but not threads: a child forked while that
-   * thread still ran would hold its memory with nothing pointing to it (valgrind: lost). */
-  struct timespec settle = {0, 300 * 1000 * 1000};
-  nanosleep(&settle, NULL);
 
   pid_t children[8];
   for (int i = 0; i < 8; i++) {
