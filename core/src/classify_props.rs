@@ -99,7 +99,6 @@ fn answer<'a>(status: u16, retry_after: Option<&'a str>, body: &'a [u8]) -> Answ
         body,
         sent_at: SystemTime::now(),
         previous_refresh_token: None,
-        secrets: &[],
     }
 }
 

@@ -17,10 +17,13 @@ use crate::cork::CorkConnector;
 use crate::encode::{basic_credentials, BodyEncoding, BodyWriter};
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_timeout};
+use crate::proxy::{self, is_loopback};
+use crate::redact::redact;
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
 use crate::resolve::CachingResolver;
 use crate::secret::Secret;
 use crate::token::Token;
+use zeroize::Zeroizing;
 
 /// How the client authenticates to the token endpoint (RFC 6749 §2.3.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -228,7 +231,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Use `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment (default on).
+    /// Use `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment (default on). A
+    /// loopback token URL never goes through a proxy; see the README's Security section.
     pub fn proxy_from_env(mut self, enabled: bool) -> Self {
         self.proxy_from_env = enabled;
         self
@@ -296,17 +300,17 @@ impl ClientBuilder {
             Some(path) => roots_with(&path)?,
             None => RootCerts::WebPki,
         };
+        let proxy = match self.proxy_from_env {
+            true => proxy::from_env(uri.scheme_str().unwrap_or_default(), &host)?,
+            false => None,
+        };
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
             .user_agent(user_agent)
             .accept("application/json")
-            .proxy(if self.proxy_from_env {
-                ureq::Proxy::try_from_env()
-            } else {
-                None
-            })
+            .proxy(proxy)
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             // Services refresh from thread pools: keep one warm connection per thread.
             .max_idle_connections(64)
@@ -364,21 +368,39 @@ fn roots_with(path: &std::path::Path) -> Result<RootCerts, Error> {
     Ok(RootCerts::new_with_certs(&certs))
 }
 
-/// `localhost`, 127.0.0.0/8 and `[::1]`: plain HTTP never leaves the machine there.
-fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
+/// Reads `reader` to its end into `body`, which holds the new tokens: when it must grow,
+/// the old buffer is wiped rather than freed with them (`read_to_end` would not).
+fn read_wiped(reader: &mut impl Read, body: &mut Zeroizing<Vec<u8>>) -> std::io::Result<()> {
+    const CHUNK: usize = 8 * 1024;
+    loop {
+        if body.capacity() - body.len() < CHUNK {
+            let mut bigger = Zeroizing::new(Vec::with_capacity((body.capacity() * 2).max(CHUNK)));
+            bigger.extend_from_slice(body);
+            *body = bigger;
+        }
+        let len = body.len();
+        body.resize(len + CHUNK, 0);
+        match reader.read(&mut body[len..]) {
+            Ok(n) => {
+                body.truncate(len + n);
+                if n == 0 {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => body.truncate(len),
+            Err(e) => {
+                body.truncate(len);
+                return Err(e);
+            }
+        }
     }
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What one exchange sends, beyond its body.
 struct Sending<'a> {
     /// The refresh token sent, if any: kept when the server does not rotate.
     refresh_token: Option<&'a Secret>,
-    /// Values that must not appear in any message, even if the server echoes them.
+    /// Values that must not appear in any error, even if the server echoes them.
     secrets: &'a [&'a str],
     /// Set once a request may have left, for the panic boundary.
     sent: &'a Cell<bool>,
@@ -452,10 +474,14 @@ impl Client {
         for (name, value) in &request.extra {
             body.param(name, value);
         }
-        let secrets = [
+        // Extra parameters (a PKCE verifier, say) are treated as secrets too.
+        let secrets: Vec<&str> = [
             request.client_secret.expose(),
             request.refresh_token.expose(),
-        ];
+        ]
+        .into_iter()
+        .chain(request.extra.iter().map(|(_, value)| value.as_str()))
+        .collect();
         self.execute(
             &body.finish(),
             (&request.client_id, &request.client_secret),
@@ -510,16 +536,20 @@ impl Client {
         sending: &Sending<'_>,
     ) -> Result<Token, Error> {
         let deadline = Instant::now() + self.timeout;
-        let authorization = match self.client_auth {
-            ClientAuth::Basic => {
-                let header = basic_credentials(client_id, client_secret.expose());
-                let mut value = HeaderValue::from_str(&header)
+        let basic = match self.client_auth {
+            ClientAuth::Basic => Some(basic_credentials(client_id, client_secret.expose())),
+            ClientAuth::Post => None,
+        };
+        let authorization = match &basic {
+            Some(header) => {
+                let mut value = HeaderValue::from_str(header)
                     .map_err(|_| Error::invalid_input("client credentials cannot form a header"))?;
                 value.set_sensitive(true);
                 Some(value)
             }
-            ClientAuth::Post => None,
+            None => None,
         };
+        let basic = basic.as_deref().and_then(|h| h.strip_prefix("Basic "));
         let mut retries = 0;
         loop {
             let result = self.attempt(
@@ -531,7 +561,13 @@ impl Client {
             );
             let mut err = match result {
                 Ok(token) => return Ok(token),
-                Err(err) => err,
+                Err(err) => {
+                    // The extra headers' values may be API keys.
+                    let headers = self.headers.iter().filter_map(|(_, v)| v.to_str().ok());
+                    let secrets: Vec<&str> =
+                        sending.secrets.iter().copied().chain(headers).collect();
+                    redact(err, &secrets, basic)
+                }
             };
             let retryable = self.may_retry(&err);
             err.set_retryable(retryable);
@@ -632,8 +668,8 @@ impl Client {
         let success = (200..300).contains(&status);
         // Read one byte past the limit to learn whether the body is over it.
         let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
-        let mut body = Vec::new();
-        if let Err(e) = (&mut reader).take(MAX_BODY + 1).read_to_end(&mut body) {
+        let mut body = Zeroizing::new(Vec::new());
+        if let Err(e) = read_wiped(&mut (&mut reader).take(MAX_BODY + 1), &mut body) {
             let err = classify_transport(ureq::Error::from(e), &self.host).with_status(status);
             // A 2xx cut short may already have carried the rotated refresh token.
             let salvaged = success.then(|| scan_refresh_token(&body)).flatten();
@@ -654,7 +690,7 @@ impl Client {
                     ),
                 )
                 .with_status(status)
-                .with_salvaged_refresh_token(scan_oversized(body, reader)));
+                .with_salvaged_refresh_token(scan_oversized(std::mem::take(&mut *body), reader)));
             }
         }
         classify_response(&Answer {
@@ -663,28 +699,6 @@ impl Client {
             body: &body,
             sent_at,
             previous_refresh_token: sending.refresh_token,
-            secrets: sending.secrets,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_hosts() {
-        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "[::1]"] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in [
-            "example.com",
-            "10.0.0.1",
-            "localhost.example.com",
-            "[::2]",
-            "",
-        ] {
-            assert!(!is_loopback(host), "{host}");
-        }
     }
 }

@@ -5,11 +5,17 @@
 //! where libcurl makes one, and the second wake-up cost more than all of our own code.
 //! This transport holds written bytes until the response is awaited, then sends them
 //! together (in userspace, so no extra syscalls, unlike `TCP_CORK`).
+//!
+//! What is held is the request: the Basic header and the refresh token. It is wiped once
+//! sent, never reallocated (a grown `Vec` would free its old copy unwiped), and the HTTP
+//! stack's output buffer is wiped after each copy out of it.
 
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+use zeroize::Zeroize;
 
-/// Beyond this much held output, flush at once (a request body this large is unusual).
-const MAX_HELD: usize = 64 * 1024;
+/// Beyond this much held output, flush at once (a refresh request is well under 2 KiB).
+/// Also what each connection reserves once, so that `held` never reallocates.
+const MAX_HELD: usize = 16 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct CorkConnector;
@@ -38,15 +44,29 @@ pub(crate) struct Corked {
 impl Corked {
     fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
         let mut sent = 0;
-        while sent < self.held.len() {
+        let result = loop {
+            if sent == self.held.len() {
+                break Ok(());
+            }
             let out = self.inner.buffers().output();
             let n = out.len().min(self.held.len() - sent);
             out[..n].copy_from_slice(&self.held[sent..sent + n]);
-            self.inner.transmit_output(n, timeout)?;
+            let transmitted = self.inner.transmit_output(n, timeout);
+            self.inner.buffers().output()[..n].zeroize();
+            if let Err(e) = transmitted {
+                break Err(e);
+            }
             sent += n;
-        }
-        self.held.clear();
-        Ok(())
+        };
+        // Zeroes the whole capacity and empties it.
+        self.held.zeroize();
+        result
+    }
+}
+
+impl Drop for Corked {
+    fn drop(&mut self) {
+        self.held.zeroize();
     }
 }
 
@@ -56,11 +76,21 @@ impl Transport for Corked {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        let bytes = &self.inner.buffers().output()[..amount];
-        self.held.extend_from_slice(bytes);
-        if self.held.len() > MAX_HELD {
+        if self.held.len() + amount > MAX_HELD {
+            // Never grow `held`: send what it has, and pass anything this large straight on.
             self.flush(timeout)?;
+            if amount > MAX_HELD {
+                let transmitted = self.inner.transmit_output(amount, timeout);
+                self.inner.buffers().output()[..amount].zeroize();
+                return transmitted;
+            }
         }
+        if self.held.capacity() == 0 {
+            self.held.reserve_exact(MAX_HELD);
+        }
+        let out = &mut self.inner.buffers().output()[..amount];
+        self.held.extend_from_slice(out);
+        out.zeroize();
         Ok(())
     }
 

@@ -91,7 +91,7 @@ pub(crate) fn basic_credentials(client_id: &str, client_secret: &str) -> Zeroizi
 }
 
 /// Percent-encodes every byte outside RFC 3986's unreserved set (so a space is `%20`).
-fn percent_encode(value: &str, out: &mut Vec<u8>) {
+pub(crate) fn percent_encode(value: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in value.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

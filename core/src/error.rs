@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::redact::escape_controls;
 use crate::secret::Secret;
 use crate::token::Token;
 
@@ -179,7 +180,7 @@ impl Error {
             code,
             state,
             retryable: false,
-            message: message.into(),
+            message: escape_controls(message.into()),
             status: None,
             error: None,
             error_description: None,
@@ -216,9 +217,21 @@ impl Error {
         description: Option<String>,
         uri: Option<String>,
     ) -> Self {
-        self.0.error = error;
-        self.0.error_description = description;
-        self.0.error_uri = uri;
+        self.0.error = error.map(escape_controls);
+        self.0.error_description = description.map(escape_controls);
+        self.0.error_uri = uri.map(escape_controls);
+        self
+    }
+
+    /// This error with `f` applied to its message and to each server-supplied field.
+    pub(crate) fn map_text(mut self, f: impl Fn(&str) -> String) -> Self {
+        let d = &mut *self.0;
+        d.message = f(&d.message);
+        for field in [&mut d.error, &mut d.error_description, &mut d.error_uri] {
+            if let Some(text) = field.as_mut() {
+                *text = f(text);
+            }
+        }
         self
     }
 

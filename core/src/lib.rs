@@ -23,6 +23,8 @@ mod encode;
 mod error;
 pub mod limits;
 mod manager;
+mod proxy;
+mod redact;
 mod request;
 mod resolve;
 mod seal;
