@@ -2,8 +2,10 @@
 //!
 //! A sealed record is `sealed-v1:` and the base64 of a random 24-byte nonce followed by the
 //! ciphertext and its tag. 192-bit random nonces cannot realistically repeat, so no counter
-//! has to be kept anywhere. The associated data names where the record lives (a Redis key,
-//! "file"), so a record copied to another account's key does not open.
+//! has to be kept anywhere. The associated data names where the record lives: for Redis its
+//! key, for a file the file's name (not its directory, so a directory of token files can be
+//! moved). A record copied to another account's key, or to a file of another name, does not
+//! open there.
 
 use std::fmt;
 
@@ -50,7 +52,7 @@ impl EncryptionKey {
     }
 
     /// `plaintext` sealed for the place named `context`.
-    pub(crate) fn seal(&self, plaintext: &str, context: &str) -> Result<String, Error> {
+    pub(crate) fn seal(&self, plaintext: &str, context: &[u8]) -> Result<String, Error> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| {
             Error::new(
@@ -61,7 +63,7 @@ impl EncryptionKey {
         })?;
         let payload = Payload {
             msg: plaintext.as_bytes(),
-            aad: context.as_bytes(),
+            aad: context,
         };
         let sealed = self
             .cipher()
@@ -73,7 +75,7 @@ impl EncryptionKey {
     }
 
     /// The plaintext of a record [`seal`](Self::seal) wrote for `context`.
-    pub(crate) fn open(&self, record: &str, context: &str) -> Result<Secret, Error> {
+    pub(crate) fn open(&self, record: &str, context: &[u8]) -> Result<Secret, Error> {
         let body = record.strip_prefix(PREFIX).ok_or_else(|| {
             decrypt_error("the stored token is not encrypted, but an encryption key was given")
         })?;
@@ -86,7 +88,7 @@ impl EncryptionKey {
         let nonce: [u8; NONCE_LEN] = nonce.try_into().expect("split at NONCE_LEN");
         let payload = Payload {
             msg: sealed,
-            aad: context.as_bytes(),
+            aad: context,
         };
         let plain = self
             .cipher()
@@ -112,7 +114,7 @@ pub(crate) fn is_sealed(record: &str) -> bool {
 pub(crate) fn unseal(
     key: Option<&EncryptionKey>,
     record: &str,
-    context: &str,
+    context: &[u8],
 ) -> Result<Secret, Error> {
     match key {
         Some(key) => key.open(record, context),
@@ -127,7 +129,7 @@ pub(crate) fn unseal(
 pub(crate) fn maybe_seal(
     key: Option<&EncryptionKey>,
     plaintext: &Secret,
-    context: &str,
+    context: &[u8],
 ) -> Result<Secret, Error> {
     match key {
         Some(key) => key.seal(plaintext.expose(), context).map(Secret::new),
@@ -155,10 +157,18 @@ fn decrypt_error(message: &str) -> Error {
     )
 }
 
+/// The bytes of hex text: pairs of `[0-9a-fA-F]` and nothing else (`u8::from_str_radix`
+/// would also take a sign, so `"+f"` would pass for `"0f"`).
 fn hex(text: &str) -> Option<Vec<u8>> {
+    fn digit(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
     text.as_bytes()
         .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .map(|pair| match pair {
+            [high, low] => Some((digit(*high)? << 4) | digit(*low)?),
+            _ => None,
+        })
         .collect()
 }
 
@@ -172,13 +182,13 @@ mod tests {
 
     #[test]
     fn sealed_text_opens_with_its_key_and_context_only() {
-        let sealed = key(1).seal("the token", "acct-a").unwrap();
+        let sealed = key(1).seal("the token", b"acct-a").unwrap();
         assert!(!sealed.contains("the token"));
         assert_eq!(
-            key(1).open(&sealed, "acct-a").unwrap().expose(),
+            key(1).open(&sealed, b"acct-a").unwrap().expose(),
             "the token"
         );
-        for (k, context) in [(key(2), "acct-a"), (key(1), "acct-b")] {
+        for (k, context) in [(key(2), b"acct-a"), (key(1), b"acct-b")] {
             let err = k.open(&sealed, context).unwrap_err();
             assert_eq!(err.code(), ErrorCode::StoreDecrypt);
         }
@@ -187,21 +197,21 @@ mod tests {
     #[test]
     fn two_seals_of_one_text_differ() {
         assert_ne!(
-            key(1).seal("x", "c").unwrap(),
-            key(1).seal("x", "c").unwrap()
+            key(1).seal("x", b"c").unwrap(),
+            key(1).seal("x", b"c").unwrap()
         );
     }
 
     #[test]
     fn plain_and_sealed_records_never_pass_for_each_other() {
-        let sealed = key(1).seal("{}", "c").unwrap();
-        let no_key = unseal(None, &sealed, "c").unwrap_err();
+        let sealed = key(1).seal("{}", b"c").unwrap();
+        let no_key = unseal(None, &sealed, b"c").unwrap_err();
         assert_eq!(no_key.code(), ErrorCode::StoreDecrypt);
         assert!(no_key.message().contains("no encryption key"));
-        let plain = unseal(Some(&key(1)), "{}", "c").unwrap_err();
+        let plain = unseal(Some(&key(1)), "{}", b"c").unwrap_err();
         assert_eq!(plain.code(), ErrorCode::StoreDecrypt);
         assert!(plain.message().contains("not encrypted"));
-        let cut = unseal(Some(&key(1)), &sealed[..sealed.len() - 4], "c").unwrap_err();
+        let cut = unseal(Some(&key(1)), &sealed[..sealed.len() - 4], b"c").unwrap_err();
         assert_eq!(cut.code(), ErrorCode::StoreDecrypt);
     }
 
@@ -220,5 +230,24 @@ mod tests {
             assert!(!err.message().contains(text) || text.is_empty());
         }
         assert_eq!(format!("{:?}", key(9)), "EncryptionKey(<redacted>)");
+    }
+
+    #[test]
+    fn hex_keys_are_hex_digits_only() {
+        let hex_key = "0a".repeat(31) + "Ff";
+        assert_eq!(
+            EncryptionKey::parse(&hex_key).unwrap().0[..],
+            [[0x0a; 31].as_slice(), &[0xff]].concat()
+        );
+        // `u8::from_str_radix` reads "+f" as 15: a sign is not a digit.
+        for pair in ["+f", "+0", "-0", " f", "f ", "0x", "g0", "é"] {
+            for at in [0, 15, 31] {
+                let text = format!("{}{pair}{}", "00".repeat(at), "00".repeat(31 - at));
+                assert_eq!(text.len(), 64);
+                let err = EncryptionKey::parse(&text).unwrap_err();
+                assert_eq!(err.code(), ErrorCode::InvalidInput, "{pair:?} at {at}");
+            }
+        }
+        assert!(EncryptionKey::parse(&"+f".repeat(32)).is_err());
     }
 }

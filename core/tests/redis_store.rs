@@ -101,7 +101,8 @@ fn compare_and_swap_is_keyed_on_the_refresh_token_and_versions_the_record() {
     assert!(nothing.is_none());
 
     let mut conn = raw(&redis);
-    assert_eq!(store.token_key(), "t:acct-1:token");
+    assert_eq!(store.token_key(), "t:{acct-1}:token");
+    assert_eq!(store.lease_key(), "t:{acct-1}:lease");
     let version: i64 = conn.hget(store.token_key(), "version").unwrap();
     assert_eq!(version, 2, "two writes");
     let expires_at: u64 = conn.hget(store.token_key(), "expires_at").unwrap();
@@ -203,10 +204,10 @@ fn encrypted_stores_hold_no_token_bytes_and_refuse_a_wrong_key() {
     }
     // A record moved to another account's key does not open there.
     let record: String = conn.hget(store.token_key(), "token").unwrap();
-    let _: () = conn.hset("t:other:token", "token", record).unwrap();
     let other = RedisStore::new(&redis.url(), "t", "other")
         .unwrap()
         .with_encryption(key.clone());
+    let _: () = conn.hset(other.token_key(), "token", record).unwrap();
     assert_eq!(other.load().unwrap_err().code(), ErrorCode::StoreDecrypt);
 
     let dir = temp_dir("seal");
@@ -255,6 +256,57 @@ fn bad_settings_are_invalid_input_and_never_echo_the_url() {
         assert_eq!(err.code(), ErrorCode::InvalidInput);
         assert!(!format!("{err} {err:?}").contains("hunter2"));
     }
+}
+
+#[test]
+fn keys_are_unambiguous_and_a_brace_in_the_prefix_is_refused() {
+    let url = "redis://127.0.0.1:1";
+    let key = |prefix: &str, account: &str| {
+        let store = RedisStore::new(url, prefix, account).unwrap();
+        [store.token_key().to_owned(), store.lease_key().to_owned()]
+    };
+    // These two pairs used to share `app:tenant:1:token`.
+    assert_eq!(
+        key("app:tenant", "1"),
+        ["app:tenant:{1}:token", "app:tenant:{1}:lease"]
+    );
+    assert_eq!(
+        key("app", "tenant:1"),
+        ["app:{tenant:1}:token", "app:{tenant:1}:lease"]
+    );
+    // Readable ids stay readable; what could end the hash tag, or hide, is encoded.
+    assert_eq!(key("p", "company-123")[0], "p:{company-123}:token");
+    assert_eq!(
+        key("p", "{x}:%\n é")[0],
+        "p:{%7Bx%7D:%25%0A%20%C3%A9}:token"
+    );
+    assert_ne!(key("p", "{x}")[0], key("p", "%7Bx%7D")[0]);
+    for prefix in ["{app}", "app{", "a}pp"] {
+        let Err(err) = RedisStore::new(url, prefix, "1") else {
+            panic!("{prefix:?} was accepted");
+        };
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        assert!(err.message().contains("hash tag"), "{err}");
+    }
+}
+
+#[test]
+fn ambiguous_looking_accounts_never_share_a_record_or_a_lease() {
+    let redis = redis_or_skip!("ambiguous");
+    let server = TokenServer::start();
+    let token = seed_token(&server, "seed-ambiguous", "ok");
+    let (a, b) = (
+        RedisStore::new(&redis.url(), "app:tenant", "1").unwrap(),
+        RedisStore::new(&redis.url(), "app", "tenant:1").unwrap(),
+    );
+    assert!(a.compare_and_swap(None, &token).unwrap());
+    assert!(b.load().unwrap().is_none(), "b sees a's token");
+    let wait = Duration::from_millis(20);
+    let _held = a.lease(Duration::from_secs(5), wait).unwrap().unwrap();
+    assert!(
+        b.lease(Duration::from_secs(5), wait).unwrap().is_some(),
+        "a's lease blocks b"
+    );
 }
 
 #[test]

@@ -59,12 +59,17 @@ pub(crate) fn store_error(message: String) -> Error {
 pub(crate) fn token_from_record(
     key: Option<&EncryptionKey>,
     record: &str,
-    context: &str,
+    context: &[u8],
     place: &dyn std::fmt::Display,
 ) -> Result<Token, Error> {
     let json = unseal(key, record, context)?;
     Token::from_stored_json(json.expose())
         .ok_or_else(|| store_error(format!("{place} does not hold a stored token")))
+}
+
+/// Lowercase hex, for random names and fingerprints.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn refresh_token_of(token: Option<&Token>) -> Option<&str> {

@@ -1,10 +1,16 @@
 //! One token in Redis, shared by the processes of many hosts.
 //!
-//! Keys, for prefix `P` and account `A`:
-//! - `P:A:token`, a hash: `token` (the stored JSON, sealed when encrypting), `rt` (the SHA-256
-//!   of its refresh token, so that a script can compare without the token), `expires_at`
-//!   (unix milliseconds, empty if unknown) and `version` (bumped by every write);
-//! - `P:A:lease`, a string: the owner (`pid:random`) of the refresh lease, with a TTL.
+//! Keys, for prefix `P` and account `A` (made by `keys`):
+//! - `P:{A}:token`, a hash: `token` (the stored JSON, sealed when encrypting), `rt` (the
+//!   SHA-256 of its refresh token, so that a script can compare without the token),
+//!   `expires_at` (unix milliseconds, empty if unknown) and `version` (bumped by every write);
+//! - `P:{A}:lease`, a string: the owner (`pid:random`) of the refresh lease, with a TTL.
+//!
+//! The braces are literal: `{A}` is the keys' Redis Cluster hash tag, so one account's two
+//! keys live in one slot (the scripts touch both). In `A` the account is percent-encoded for
+//! `%`, `{`, `}`, space and every byte outside printable ASCII (`company-123` stays as it
+//! is), and the prefix may not contain a brace, so no two (prefix, account) pairs share a
+//! key.
 //!
 //! Every operation is idempotent, so one that failed on a connection broken by a Redis
 //! restart is retried once on a new connection without doing anything twice.
@@ -17,7 +23,7 @@ use redis::io::tcp::TcpSettings;
 use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
 use sha2::{Digest, Sha256};
 
-use super::{store_error, token_from_record, Lease, Leased, TokenStore};
+use super::{hex, store_error, token_from_record, Lease, Leased, TokenStore};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::seal::{maybe_seal, EncryptionKey};
 use crate::token::Token;
@@ -94,12 +100,12 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 impl RedisStore {
     /// A store for `account` under `prefix` at `url` (`redis://[user:password@]host:port[/db]`,
     /// or `unix:///path`). Nothing is connected until first use.
+    ///
+    /// The keys are `<prefix>:{<account>}:token` and `...:lease`, with literal braces around
+    /// the percent-encoded account (see [`token_key`](Self::token_key)). `invalid_input`
+    /// when the prefix or account is empty, or the prefix holds `{` or `}`.
     pub fn new(url: &str, prefix: &str, account: &str) -> Result<Self, Error> {
-        if prefix.is_empty() || account.is_empty() {
-            return Err(Error::invalid_input(
-                "a RedisStore needs a non-empty prefix and account",
-            ));
-        }
+        let [token_key, lease_key] = keys(prefix, account)?;
         // The URL may hold a password: never repeat it, nor redis' message quoting it.
         let invalid = |_| Error::invalid_input("the Redis URL is not valid");
         // Every operation is one small request waiting for its answer: send it at once.
@@ -112,8 +118,8 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 client,
                 connection: Mutex::new(None),
-                token_key: format!("{prefix}:{account}:token"),
-                lease_key: format!("{prefix}:{account}:lease"),
+                token_key,
+                lease_key,
                 key: None,
                 timeout: Duration::from_secs(2),
             }),
@@ -137,12 +143,17 @@ impl RedisStore {
         self
     }
 
-    /// The key holding the token record (for operators and tests).
+    /// The key holding the token record (for operators and tests): `P:{A}:token` for
+    /// prefix `P` and account `A`, the braces literal (`{A}` is the Redis Cluster hash tag,
+    /// shared with [`lease_key`](Self::lease_key)), `A` percent-encoded for `%`, `{`, `}`,
+    /// space and every byte outside printable ASCII: prefix `app`, account `acct 1` give
+    /// `app:{acct%201}:token`.
     pub fn token_key(&self) -> &str {
         &self.inner.token_key
     }
 
-    /// The key holding the refresh lease (for operators and tests).
+    /// The key holding the refresh lease (for operators and tests): `P:{A}:lease`, in the
+    /// same hash slot as [`token_key`](Self::token_key).
     pub fn lease_key(&self) -> &str {
         &self.inner.lease_key
     }
@@ -193,7 +204,12 @@ impl Inner {
 
     /// The token in a stored record.
     fn token(&self, record: &str) -> Result<Token, Error> {
-        token_from_record(self.key.as_ref(), record, &self.token_key, &self.token_key)
+        token_from_record(
+            self.key.as_ref(),
+            record,
+            self.token_key.as_bytes(),
+            &self.token_key,
+        )
     }
 
     fn release(&self, owner: &str) {
@@ -206,6 +222,38 @@ impl Inner {
                 .invoke::<i64>(c)
         });
     }
+}
+
+/// The token and lease keys of `account` under `prefix`: `P:{A}:token` and `P:{A}:lease`.
+///
+/// Unambiguous: the prefix holds no brace, so the first `{` ends it; the encoded account
+/// holds no `}`, so the next `}` ends it; and the encoding is undone by reading `%XX` back.
+/// Redis Cluster hashes only what is between the first `{` and the next `}` (when not
+/// empty), here the encoded account, so both keys of one account share a slot.
+fn keys(prefix: &str, account: &str) -> Result<[String; 2], Error> {
+    if prefix.is_empty() || account.is_empty() {
+        return Err(Error::invalid_input(
+            "a RedisStore needs a non-empty prefix and account",
+        ));
+    }
+    if prefix.contains(['{', '}']) {
+        return Err(Error::invalid_input(
+            "a RedisStore prefix cannot contain `{` or `}`: the braces around the account are \
+             its Redis Cluster hash tag",
+        ));
+    }
+    let mut tag = String::with_capacity(account.len());
+    for &byte in account.as_bytes() {
+        if byte.is_ascii_graphic() && !matches!(byte, b'%' | b'{' | b'}') {
+            tag.push(char::from(byte));
+        } else {
+            tag.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Ok([
+        format!("{prefix}:{{{tag}}}:token"),
+        format!("{prefix}:{{{tag}}}:lease"),
+    ])
 }
 
 fn is_unavailable(e: &RedisError) -> bool {
@@ -235,10 +283,6 @@ fn redis_error(e: &RedisError) -> Error {
 /// of an encrypted store.
 fn fingerprint(refresh_token: Option<&str>) -> String {
     refresh_token.map_or_else(String::new, |rt| hex(&Sha256::digest(rt.as_bytes())))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The refresh lease. While it is held, a thread renews its TTL every third of it, so a
@@ -307,7 +351,11 @@ impl TokenStore for RedisStore {
 
     fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
         let inner = &self.inner;
-        let record = maybe_seal(inner.key.as_ref(), &new.to_stored_json(), &inner.token_key)?;
+        let record = maybe_seal(
+            inner.key.as_ref(),
+            &new.to_stored_json(),
+            inner.token_key.as_bytes(),
+        )?;
         let expires_at = new
             .expires_at_unix()
             .map_or_else(String::new, |s| ((s * 1000.0) as u64).to_string());
@@ -379,6 +427,130 @@ impl RedisStore {
             }
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Property tests for the key scheme; `make fuzz` runs them with many more cases.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::keys;
+    use crate::error::ErrorCode;
+
+    /// What Redis Cluster hashes: between the first `{` and the next `}` if that is not
+    /// empty, else the whole key (the Redis Cluster specification, "Hash tags").
+    fn hash_tag(key: &str) -> &str {
+        let Some(open) = key.find('{') else {
+            return key;
+        };
+        match key[open + 1..].find('}') {
+            Some(0) | None => key,
+            Some(len) => &key[open + 1..open + 1 + len],
+        }
+    }
+
+    /// The (prefix, account) a token key was made from.
+    fn parse(key: &str) -> (String, String) {
+        let (prefix, rest) = key.split_once(":{").expect("a brace after the prefix");
+        let (tag, suffix) = rest.split_once('}').expect("a closing brace");
+        assert_eq!(suffix, ":token");
+        let mut account = Vec::new();
+        let mut bytes = tag.bytes();
+        while let Some(b) = bytes.next() {
+            if b == b'%' {
+                let pair = [bytes.next().unwrap(), bytes.next().unwrap()];
+                let pair = std::str::from_utf8(&pair).unwrap();
+                account.push(u8::from_str_radix(pair, 16).unwrap());
+            } else {
+                account.push(b);
+            }
+        }
+        (prefix.to_owned(), String::from_utf8(account).unwrap())
+    }
+
+    /// Strings made mostly of what could blur a key's parts, so that pairs often collide
+    /// under a careless scheme (`app:tenant` + `1` against `app` + `tenant:1`).
+    fn part() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::collection::vec(
+                prop_oneof![
+                    Just(":"),
+                    Just("{"),
+                    Just("}"),
+                    Just("%"),
+                    Just("%7B"),
+                    Just(" "),
+                    Just("a"),
+                    Just("1"),
+                    Just(":token"),
+                    Just("\u{0}"),
+                    Just("\n"),
+                    Just("é"),
+                    Just("\u{7f}"),
+                ],
+                1..6
+            )
+            .prop_map(|parts| parts.concat()),
+            "\\PC{1,12}",
+            any::<String>().prop_filter("non-empty", |s| !s.is_empty()),
+        ]
+    }
+
+    fn prefix() -> impl Strategy<Value = String> {
+        part()
+            .prop_map(|p| p.replace(['{', '}'], ""))
+            .prop_filter("non-empty", |p| !p.is_empty())
+    }
+
+    proptest! {
+        #[test]
+        fn keys_are_injective_and_share_one_hash_tag(
+            (p1, a1) in (prefix(), part()),
+            (p2, a2) in (prefix(), part()),
+        ) {
+            let [token, lease] = keys(&p1, &a1).unwrap();
+            prop_assert_eq!(parse(&token), (p1.clone(), a1.clone()));
+            prop_assert_eq!(lease.strip_suffix(":lease"), token.strip_suffix(":token"));
+            prop_assert_eq!(hash_tag(&token), hash_tag(&lease));
+            prop_assert_ne!(hash_tag(&token), token.as_str(), "the key has a hash tag");
+            let [other_token, other_lease] = keys(&p2, &a2).unwrap();
+            let same = (&p1, &a1) == (&p2, &a2);
+            prop_assert_eq!(token == other_token, same);
+            prop_assert_eq!(lease == other_lease, same);
+            prop_assert_ne!(&token, &other_lease);
+        }
+
+        #[test]
+        fn a_brace_in_the_prefix_is_refused(prefix in part(), account in part()) {
+            let result = keys(&prefix, &account);
+            if prefix.contains(['{', '}']) {
+                prop_assert_eq!(result.unwrap_err().code(), ErrorCode::InvalidInput);
+            } else {
+                prop_assert!(result.is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn readable_accounts_stay_readable_and_ambiguous_pairs_differ() {
+        let [token, lease] = keys("oauth-refresh", "company-123").unwrap();
+        assert_eq!(token, "oauth-refresh:{company-123}:token");
+        assert_eq!(lease, "oauth-refresh:{company-123}:lease");
+        assert_eq!(
+            keys("app", "a b{}%é").unwrap()[0],
+            "app:{a%20b%7B%7D%25%C3%A9}:token"
+        );
+        assert_ne!(
+            keys("app:tenant", "1").unwrap(),
+            keys("app", "tenant:1").unwrap()
+        );
+        for (prefix, account) in [("", "a"), ("p", ""), ("{p}", "a"), ("p}", "a")] {
+            assert_eq!(
+                keys(prefix, account).unwrap_err().code(),
+                ErrorCode::InvalidInput
+            );
         }
     }
 }
