@@ -127,28 +127,30 @@ typedef enum oauth_refresh_token_state {
 typedef struct oauth_refresh_client oauth_refresh_client;
 
 /**
- * Details of a failure. Create: any call that takes an `error_out`. Free with
+ * Details of a failure. Create: any call that takes an `error_out`. Free exactly once with
  * oauth_refresh_error_free(). Strings it returns live as long as the error.
  */
 typedef struct oauth_refresh_error oauth_refresh_error;
 
 /**
  * Serves a valid access token for one account. Thread-safe. Create with
- * oauth_refresh_manager_new(), free with oauth_refresh_manager_free().
+ * oauth_refresh_manager_new(), free exactly once with oauth_refresh_manager_free().
  */
 typedef struct oauth_refresh_manager oauth_refresh_manager;
 
 /**
  * Where a manager keeps its token. Create with oauth_refresh_store_file_new() or
- * oauth_refresh_store_redis_new(); free with oauth_refresh_store_free(). A manager keeps
- * its own reference, so the store may be freed once the managers using it exist.
+ * oauth_refresh_store_redis_new(); free exactly once with oauth_refresh_store_free(). A
+ * manager keeps its own reference, so the store may be freed once the managers using it
+ * exist.
  */
 typedef struct oauth_refresh_store oauth_refresh_store;
 
 /**
- * A token response. Create: oauth_refresh_client_refresh() or
- * oauth_refresh_client_system_access(). Free with oauth_refresh_token_free(), which wipes
- * its secrets. Every string it returns lives as long as the token.
+ * A token response. Create: oauth_refresh_client_refresh(),
+ * oauth_refresh_client_system_access() or oauth_refresh_manager_token(). Free exactly once
+ * with oauth_refresh_token_free(), which wipes its secrets. Every string it returns lives
+ * as long as the token.
  */
 typedef struct oauth_refresh_token oauth_refresh_token;
 
@@ -311,8 +313,10 @@ typedef struct oauth_refresh_store_options {
    */
   const char *account;
   /**
-   * Redis only: the key prefix; NULL means "oauth-refresh". Keys are
-   * `{prefix}:{account}:token` and `{prefix}:{account}:lease`.
+   * Redis only: the key prefix; NULL means "oauth-refresh". It may not contain `{` or
+   * `}`. Keys are `<prefix>:{<account>}:token` and `<prefix>:{<account>}:lease`: the
+   * braces are literal (the account is the keys' Redis Cluster hash tag) and the account
+   * is percent-encoded for `%`, `{`, `}`, space and bytes outside printable ASCII.
    */
   const char *prefix;
   /**
@@ -342,9 +346,9 @@ struct oauth_refresh_client_options oauth_refresh_client_options_default(void);
 struct oauth_refresh_client_options oauth_refresh_gusto_options(const char *environment);
 
 /**
- * Creates a client. On success writes `*client_out` (free it with
+ * Creates a client. On success writes `*client_out` (free it exactly once with
  * oauth_refresh_client_free()); on failure writes `*error_out` if `error_out` is not NULL
- * (free it with oauth_refresh_error_free()).
+ * (free it exactly once with oauth_refresh_error_free()).
  *
  * # Safety
  * `options` is NULL or points to valid options; `client_out` and `error_out` are NULL or writable.
@@ -355,7 +359,8 @@ enum oauth_refresh_result oauth_refresh_client_new(const struct oauth_refresh_cl
                                                    struct oauth_refresh_error **error_out);
 
 /**
- * Frees a client. NULL is a no-op. No other thread may be using it.
+ * Frees a client. Call exactly once, only with a pointer this library returned (or NULL,
+ * which is ignored). No other thread may be using it.
  *
  * # Safety
  * `client` is NULL or a client from oauth_refresh_client_new(), not yet freed.
@@ -363,9 +368,10 @@ enum oauth_refresh_result oauth_refresh_client_new(const struct oauth_refresh_cl
 void oauth_refresh_client_free(struct oauth_refresh_client *client);
 
 /**
- * Exchanges a refresh token (blocking). On success writes `*token_out` (free it with
- * oauth_refresh_token_free()); on failure writes `*error_out` if it is not NULL. A client
- * may be used from several threads at once.
+ * Exchanges a refresh token (blocking). On success writes `*token_out` (free it exactly
+ * once with oauth_refresh_token_free()); on failure writes `*error_out` if it is not NULL
+ * (free it exactly once with oauth_refresh_error_free()). A client may be used from
+ * several threads at once.
  *
  * # Safety
  * `client` is a live client; `request` points to a valid request whose strings are
@@ -450,7 +456,8 @@ int64_t oauth_refresh_error_retry_after_ms(const struct oauth_refresh_error *err
 const char *oauth_refresh_error_salvaged_refresh_token(const struct oauth_refresh_error *error);
 
 /**
- * Frees an error. NULL is a no-op.
+ * Frees an error. Call exactly once, only with a pointer this library returned (or NULL,
+ * which is ignored).
  */
 void oauth_refresh_error_free(struct oauth_refresh_error *error);
 
@@ -468,7 +475,9 @@ struct oauth_refresh_manager_options oauth_refresh_manager_options_default(void)
 /**
  * Creates a manager refreshing through `client`. The manager keeps its own reference to
  * the client, so the client may be freed before the manager. On success writes
- * `*manager_out`; on failure writes `*error_out` if it is not NULL.
+ * `*manager_out` (free it exactly once with oauth_refresh_manager_free()); on failure
+ * writes `*error_out` if it is not NULL (free it exactly once with
+ * oauth_refresh_error_free()).
  *
  * # Safety
  * `client` is a live client; `options` points to valid options; out-pointers are NULL or writable.
@@ -481,7 +490,8 @@ enum oauth_refresh_result oauth_refresh_manager_new(const struct oauth_refresh_c
 
 /**
  * The current token, refreshed first if needed (blocking). On success writes `*token_out`
- * (free it with oauth_refresh_token_free()); on failure writes `*error_out` if not NULL.
+ * (free it exactly once with oauth_refresh_token_free()); on failure writes `*error_out`
+ * if not NULL (free it exactly once with oauth_refresh_error_free()).
  * `OAUTH_REFRESH_RESULT_STORE_FAILED` means the new token could not be stored; the
  * `on_refresh` callback has seen it.
  *
@@ -511,7 +521,8 @@ void oauth_refresh_manager_invalidate(const struct oauth_refresh_manager *manage
 void oauth_refresh_manager_allow_resend(const struct oauth_refresh_manager *manager);
 
 /**
- * Frees a manager. NULL is a no-op. No other thread may be using it.
+ * Frees a manager. Call exactly once, only with a pointer this library returned (or NULL,
+ * which is ignored). No other thread may be using it.
  *
  * # Safety
  * `manager` is NULL or a manager from oauth_refresh_manager_new(), not yet freed.
@@ -525,8 +536,9 @@ struct oauth_refresh_store_options oauth_refresh_store_options_default(void);
 
 /**
  * A JSON file (mode 0600) shared by the processes of one host; `options` may be NULL
- * (only `encryption_key` applies). On success writes `*store_out`; on failure writes
- * `*error_out` if it is not NULL.
+ * (only `encryption_key` applies). On success writes `*store_out` (free it exactly once
+ * with oauth_refresh_store_free()); on failure writes `*error_out` if it is not NULL (free
+ * it exactly once with oauth_refresh_error_free()).
  *
  * # Safety
  * `path` is a C string; `options` is NULL or valid; out-pointers are NULL or writable.
@@ -540,7 +552,9 @@ enum oauth_refresh_result oauth_refresh_store_file_new(const char *path,
 /**
  * Redis at `url` (`redis://[user:password@]host:port[/db]`), shared by the processes of
  * many hosts; `options->account` is required. Nothing connects until first use. On success
- * writes `*store_out`; on failure writes `*error_out` if it is not NULL.
+ * writes `*store_out` (free it exactly once with oauth_refresh_store_free()); on failure
+ * writes `*error_out` if it is not NULL (free it exactly once with
+ * oauth_refresh_error_free()).
  *
  * # Safety
  * `url` is a C string; `options` is valid; out-pointers are NULL or writable.
@@ -552,7 +566,8 @@ enum oauth_refresh_result oauth_refresh_store_redis_new(const char *url,
                                                         struct oauth_refresh_error **error_out);
 
 /**
- * Frees a store. NULL is a no-op. Managers created with it keep working.
+ * Frees a store. Call exactly once, only with a pointer this library returned (or NULL,
+ * which is ignored). Managers created with it keep working.
  *
  * # Safety
  * `store` is NULL or a store from this library, not yet freed.
@@ -613,7 +628,8 @@ const char *oauth_refresh_token_id_token(const struct oauth_refresh_token *token
 const char *oauth_refresh_token_extra_json(const struct oauth_refresh_token *token);
 
 /**
- * Frees a token and wipes its secrets. NULL is a no-op.
+ * Frees a token and wipes its secrets. Call exactly once, only with a pointer this library
+ * returned (or NULL, which is ignored).
  */
 void oauth_refresh_token_free(struct oauth_refresh_token *token);
 

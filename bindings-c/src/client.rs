@@ -180,9 +180,9 @@ unsafe fn build(
     builder.build().map_err(|e| Box::from(&e))
 }
 
-/// Creates a client. On success writes `*client_out` (free it with
+/// Creates a client. On success writes `*client_out` (free it exactly once with
 /// oauth_refresh_client_free()); on failure writes `*error_out` if `error_out` is not NULL
-/// (free it with oauth_refresh_error_free()).
+/// (free it exactly once with oauth_refresh_error_free()).
 ///
 /// # Safety
 /// `options` is NULL or points to valid options; `client_out` and `error_out` are NULL or writable.
@@ -208,7 +208,8 @@ pub unsafe extern "C" fn oauth_refresh_client_new(
     })
 }
 
-/// Frees a client. NULL is a no-op. No other thread may be using it.
+/// Frees a client. Call exactly once, only with a pointer this library returned (or NULL,
+/// which is ignored). No other thread may be using it.
 ///
 /// # Safety
 /// `client` is NULL or a client from oauth_refresh_client_new(), not yet freed.
@@ -244,9 +245,10 @@ pub(crate) unsafe fn deliver(
     Ok(())
 }
 
-/// Exchanges a refresh token (blocking). On success writes `*token_out` (free it with
-/// oauth_refresh_token_free()); on failure writes `*error_out` if it is not NULL. A client
-/// may be used from several threads at once.
+/// Exchanges a refresh token (blocking). On success writes `*token_out` (free it exactly
+/// once with oauth_refresh_token_free()); on failure writes `*error_out` if it is not NULL
+/// (free it exactly once with oauth_refresh_error_free()). A client may be used from
+/// several threads at once.
 ///
 /// # Safety
 /// `client` is a live client; `request` points to a valid request whose strings are

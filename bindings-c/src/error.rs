@@ -101,7 +101,7 @@ pub enum oauth_refresh_token_state {
     Unknown = 2,
 }
 
-/// Details of a failure. Create: any call that takes an `error_out`. Free with
+/// Details of a failure. Create: any call that takes an `error_out`. Free exactly once with
 /// oauth_refresh_error_free(). Strings it returns live as long as the error.
 pub struct oauth_refresh_error {
     pub(crate) code: oauth_refresh_result,
@@ -286,7 +286,8 @@ pub extern "C" fn oauth_refresh_error_salvaged_refresh_token(
     })
 }
 
-/// Frees an error. NULL is a no-op.
+/// Frees an error. Call exactly once, only with a pointer this library returned (or NULL,
+/// which is ignored).
 #[no_mangle]
 pub extern "C" fn oauth_refresh_error_free(error: *mut oauth_refresh_error) {
     guard((), || {

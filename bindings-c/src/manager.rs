@@ -48,7 +48,7 @@ pub struct oauth_refresh_manager_options {
 }
 
 /// Serves a valid access token for one account. Thread-safe. Create with
-/// oauth_refresh_manager_new(), free with oauth_refresh_manager_free().
+/// oauth_refresh_manager_new(), free exactly once with oauth_refresh_manager_free().
 pub struct oauth_refresh_manager(oauth::TokenManager);
 
 /// The C callback and its data, made sendable: the caller promises thread-safety by
@@ -88,7 +88,9 @@ pub extern "C" fn oauth_refresh_manager_options_default() -> oauth_refresh_manag
 
 /// Creates a manager refreshing through `client`. The manager keeps its own reference to
 /// the client, so the client may be freed before the manager. On success writes
-/// `*manager_out`; on failure writes `*error_out` if it is not NULL.
+/// `*manager_out` (free it exactly once with oauth_refresh_manager_free()); on failure
+/// writes `*error_out` if it is not NULL (free it exactly once with
+/// oauth_refresh_error_free()).
 ///
 /// # Safety
 /// `client` is a live client; `options` points to valid options; out-pointers are NULL or writable.
@@ -157,7 +159,8 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
 }
 
 /// The current token, refreshed first if needed (blocking). On success writes `*token_out`
-/// (free it with oauth_refresh_token_free()); on failure writes `*error_out` if not NULL.
+/// (free it exactly once with oauth_refresh_token_free()); on failure writes `*error_out`
+/// if not NULL (free it exactly once with oauth_refresh_error_free()).
 /// `OAUTH_REFRESH_RESULT_STORE_FAILED` means the new token could not be stored; the
 /// `on_refresh` callback has seen it.
 ///
@@ -209,7 +212,8 @@ pub extern "C" fn oauth_refresh_manager_allow_resend(manager: *const oauth_refre
     })
 }
 
-/// Frees a manager. NULL is a no-op. No other thread may be using it.
+/// Frees a manager. Call exactly once, only with a pointer this library returned (or NULL,
+/// which is ignored). No other thread may be using it.
 ///
 /// # Safety
 /// `manager` is NULL or a manager from oauth_refresh_manager_new(), not yet freed.

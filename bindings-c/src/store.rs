@@ -15,8 +15,10 @@ use crate::ffi::{boundary, guard, opt_str, req_str, Refusal, Sends};
 pub struct oauth_refresh_store_options {
     /// Redis only: the account whose token this is. Required for Redis.
     pub account: *const c_char,
-    /// Redis only: the key prefix; NULL means "oauth-refresh". Keys are
-    /// `{prefix}:{account}:token` and `{prefix}:{account}:lease`.
+    /// Redis only: the key prefix; NULL means "oauth-refresh". It may not contain `{` or
+    /// `}`. Keys are `<prefix>:{<account>}:token` and `<prefix>:{<account>}:lease`: the
+    /// braces are literal (the account is the keys' Redis Cluster hash tag) and the account
+    /// is percent-encoded for `%`, `{`, `}`, space and bytes outside printable ASCII.
     pub prefix: *const c_char,
     /// Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
     /// (as kept in an environment variable), or NULL to store it in clear.
@@ -26,8 +28,9 @@ pub struct oauth_refresh_store_options {
 }
 
 /// Where a manager keeps its token. Create with oauth_refresh_store_file_new() or
-/// oauth_refresh_store_redis_new(); free with oauth_refresh_store_free(). A manager keeps
-/// its own reference, so the store may be freed once the managers using it exist.
+/// oauth_refresh_store_redis_new(); free exactly once with oauth_refresh_store_free(). A
+/// manager keeps its own reference, so the store may be freed once the managers using it
+/// exist.
 pub struct oauth_refresh_store(pub(crate) Arc<dyn TokenStore>);
 
 /// Options with every default.
@@ -58,8 +61,9 @@ unsafe fn put(store_out: *mut *mut oauth_refresh_store, store: Arc<dyn TokenStor
 }
 
 /// A JSON file (mode 0600) shared by the processes of one host; `options` may be NULL
-/// (only `encryption_key` applies). On success writes `*store_out`; on failure writes
-/// `*error_out` if it is not NULL.
+/// (only `encryption_key` applies). On success writes `*store_out` (free it exactly once
+/// with oauth_refresh_store_free()); on failure writes `*error_out` if it is not NULL (free
+/// it exactly once with oauth_refresh_error_free()).
 ///
 /// # Safety
 /// `path` is a C string; `options` is NULL or valid; out-pointers are NULL or writable.
@@ -90,7 +94,9 @@ pub unsafe extern "C" fn oauth_refresh_store_file_new(
 
 /// Redis at `url` (`redis://[user:password@]host:port[/db]`), shared by the processes of
 /// many hosts; `options->account` is required. Nothing connects until first use. On success
-/// writes `*store_out`; on failure writes `*error_out` if it is not NULL.
+/// writes `*store_out` (free it exactly once with oauth_refresh_store_free()); on failure
+/// writes `*error_out` if it is not NULL (free it exactly once with
+/// oauth_refresh_error_free()).
 ///
 /// # Safety
 /// `url` is a C string; `options` is valid; out-pointers are NULL or writable.
@@ -126,7 +132,8 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
     })
 }
 
-/// Frees a store. NULL is a no-op. Managers created with it keep working.
+/// Frees a store. Call exactly once, only with a pointer this library returned (or NULL,
+/// which is ignored). Managers created with it keep working.
 ///
 /// # Safety
 /// `store` is NULL or a store from this library, not yet freed.

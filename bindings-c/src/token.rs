@@ -6,9 +6,10 @@ use oauth::Token;
 
 use crate::ffi::{c_string, guard, ptr_or_null, SecretCString};
 
-/// A token response. Create: oauth_refresh_client_refresh() or
-/// oauth_refresh_client_system_access(). Free with oauth_refresh_token_free(), which wipes
-/// its secrets. Every string it returns lives as long as the token.
+/// A token response. Create: oauth_refresh_client_refresh(),
+/// oauth_refresh_client_system_access() or oauth_refresh_manager_token(). Free exactly once
+/// with oauth_refresh_token_free(), which wipes its secrets. Every string it returns lives
+/// as long as the token.
 pub struct oauth_refresh_token {
     access_token: SecretCString,
     token_type: CString,
@@ -143,7 +144,8 @@ pub extern "C" fn oauth_refresh_token_extra_json(
     with(token, std::ptr::null(), |t| t.extra_json.as_ptr())
 }
 
-/// Frees a token and wipes its secrets. NULL is a no-op.
+/// Frees a token and wipes its secrets. Call exactly once, only with a pointer this library
+/// returned (or NULL, which is ignored).
 #[no_mangle]
 pub extern "C" fn oauth_refresh_token_free(token: *mut oauth_refresh_token) {
     guard((), || {

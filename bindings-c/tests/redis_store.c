@@ -99,7 +99,7 @@ static void eight_processes_share_one_token(int seconds) {
   }
   long requests = server_token_requests("c-redis");
   CHECK(requests >= seconds - 2 && requests <= seconds + 3, "%ld refreshes for about %d expiries", requests, seconds);
-  char *stored = strstr(redis_cli("HGET c-hosts:acct:token token"), "\"refresh_token\":\"");
+  char *stored = strstr(redis_cli("HGET 'c-hosts:{acct}:token' token"), "\"refresh_token\":\"");
   if (stored != NULL) {
     stored += strlen("\"refresh_token\":\"");
     *strchr(stored, '"') = '\0';
@@ -132,7 +132,7 @@ static void encrypted_stores_hold_no_token_bytes(const char *dir, int with_redis
     oauth_refresh_store *redis = redis_store("c", "seal", KEY);
     CHECK(manager_token(client, redis, "seed-c-seal-redis", access, refresh) == OAUTH_REFRESH_RESULT_OK, "via redis");
     oauth_refresh_store_free(redis);
-    char *everything = redis_cli("HGETALL c:seal:token");
+    char *everything = redis_cli("HGETALL 'c:{seal}:token'");
     CHECK(strlen(everything) > 0 && strstr(everything, access) == NULL && strstr(everything, refresh) == NULL,
           "the Redis record is sealed");
     redis = redis_store("c", "seal", NULL);
@@ -156,6 +156,13 @@ static void store_errors(void) {
         "not a Redis URL");
   CHECK(strstr(oauth_refresh_error_message(error), "hunter2") == NULL, "the password is not echoed");
   oauth_refresh_error_free(error);
+  error = NULL;
+  options.prefix = "{app}";
+  CHECK(oauth_refresh_store_redis_new("redis://127.0.0.1:1", &options, &store, &error) == OAUTH_REFRESH_RESULT_INVALID_INPUT,
+        "a brace in the prefix");
+  CHECK(store == NULL, "no store");
+  oauth_refresh_error_free(error);
+  options.prefix = NULL;
   options.encryption_key = "too short";
   CHECK(oauth_refresh_store_file_new("token", &options, &store, NULL) == OAUTH_REFRESH_RESULT_INVALID_INPUT, "bad key");
   CHECK(oauth_refresh_store_file_new(NULL, NULL, &store, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "NULL path");

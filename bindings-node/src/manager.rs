@@ -58,9 +58,12 @@ impl FileStore {
 pub struct RedisStoreOptions {
     /// `redis://[user:password@]host:port[/db]`.
     pub url: String,
-    /// The account whose token this is (keys are `{prefix}:{account}:token` and `:lease`).
+    /// The account whose token this is. Keys are `<prefix>:{<account>}:token` and
+    /// `...:lease`: the braces are literal (the account is the keys' Redis Cluster hash tag)
+    /// and the account is percent-encoded for `%`, `{`, `}`, space and bytes outside
+    /// printable ASCII.
     pub account: String,
-    /// Key prefix (default "oauth-refresh").
+    /// Key prefix (default "oauth-refresh"); may not contain `{` or `}`.
     pub prefix: Option<String>,
     /// Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
     /// base64 text.

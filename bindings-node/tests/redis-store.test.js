@@ -53,14 +53,14 @@ test('eight processes share one rotating token through Redis', { skip }, async (
   const requests = await server.tokenRequests('node-redis')
   assert.equal(results.reduce((n, r) => n + r.refreshes, 0), requests, 'each request was one worker\'s refresh')
   assert.ok(requests >= seconds - 2 && requests <= seconds + 3, `${requests} refreshes for about ${seconds} expiries`)
-  assert.equal(storedToken('node-hosts:acct:token').refresh_token, await server.currentRefreshToken('seed-node-redis'))
+  assert.equal(storedToken('node-hosts:{acct}:token').refresh_token, await server.currentRefreshToken('seed-node-redis'))
 })
 
 test('an encrypted RedisStore holds no token bytes and refuses a wrong key', { skip }, async () => {
   const client = new Client({ tokenUrl: `${server.url}/node-seal/ok/token` })
   const store = new RedisStore({ url: REDIS_URL, account: 'seal', prefix: 'node', encryptionKey: KEY })
   const token = await new TokenManager(client, credentials('seed-node-seal'), store).token()
-  const everything = redisCli('HGETALL', 'node:seal:token')
+  const everything = redisCli('HGETALL', 'node:{seal}:token')
   assert.ok(!everything.includes(token.accessToken) && !everything.includes(token.refreshToken))
   const hex = Buffer.from(KEY).toString('hex')
   const same = new RedisStore({ url: REDIS_URL, account: 'seal', prefix: 'node', encryptionKey: hex })
@@ -96,6 +96,9 @@ test('bad keys and settings are INVALID_INPUT, never echoed', () => {
   assert.throws(() => new RedisStore({ url: 'http://:hunter2@127.0.0.1:1', account: 'a' }),
     (e) => e.code === 'INVALID_INPUT' && !e.message.includes('hunter2'))
   assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', account: '' }), (e) => e.code === 'INVALID_INPUT')
+  for (const prefix of ['{app}', 'app}']) {
+    assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', account: 'a', prefix }), (e) => e.code === 'INVALID_INPUT')
+  }
   assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', account: 'a', timeoutMs: 0 }), (e) => e.code === 'INVALID_INPUT')
   assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1' }), TypeError)
 })

@@ -34,7 +34,7 @@ def test_eight_processes_share_one_rotating_token(server, redis_url):
     requests = server.token_requests("py-redis")
     assert sum(int(out) for out in outputs) == requests, "each request was one worker's refresh"
     assert seconds - 2 <= requests <= seconds + 3, f"{requests} refreshes for about {seconds} expiries"
-    stored = stored_token(redis_url, "py-hosts:acct:token")["refresh_token"]
+    stored = stored_token(redis_url, "py-hosts:{acct}:token")["refresh_token"]
     assert server.current_refresh_token("seed-py-redis") == stored
 
 
@@ -42,7 +42,8 @@ def test_an_encrypted_redis_store_holds_no_token_bytes(server, redis_url):
     client = oar.Client(f"{server.url}/py-seal/ok/token")
     store = oar.RedisStore(redis_url, account="seal", prefix="py", encryption_key=KEY)
     token = oar.TokenManager(client, "app", "secret-app", "seed-py-seal", store=store).token()
-    everything = redis_cli(redis_url, "HGETALL", "py:seal:token")
+    assert repr(store) == 'RedisStore(key="py:{seal}:token")'
+    everything = redis_cli(redis_url, "HGETALL", "py:{seal}:token")
     assert token.access_token not in everything and token.refresh_token not in everything
     # The same key as hex text reads it; another key, or none, is a clear error.
     same = oar.RedisStore(redis_url, account="seal", prefix="py", encryption_key=KEY.hex())
@@ -94,6 +95,18 @@ def test_bad_settings_are_refused_without_echoing_the_url():
     assert "hunter2" not in str(info.value)
     with pytest.raises(oar.InvalidInputError):
         oar.RedisStore("redis://127.0.0.1:1", account="")
+    for prefix in ("{app}", "app}"):
+        with pytest.raises(oar.InvalidInputError):
+            oar.RedisStore("redis://127.0.0.1:1", account="a", prefix=prefix)
     with pytest.raises(oar.InvalidInputError):
         oar.RedisStore("redis://127.0.0.1:1", account="a", timeout=0)
     assert "hunter2" not in repr(oar.RedisStore("redis://:hunter2@127.0.0.1:1", account="a"))
+
+
+def test_keys_are_unambiguous():
+    def key(prefix: str, account: str) -> str:
+        return repr(oar.RedisStore("redis://127.0.0.1:1", account=account, prefix=prefix))
+
+    assert key("app:tenant", "1") == 'RedisStore(key="app:tenant:{1}:token")'
+    assert key("app", "tenant:1") == 'RedisStore(key="app:{tenant:1}:token")'
+    assert key("p", "a b{}%") == 'RedisStore(key="p:{a%20b%7B%7D%25}:token")'

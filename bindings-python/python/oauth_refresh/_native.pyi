@@ -150,8 +150,11 @@ class FileStore:
 class RedisStore:
     """Keeps the token in Redis, shared by the processes of many hosts.
 
-    Keys are ``{prefix}:{account}:token`` and ``{prefix}:{account}:lease``. Nothing connects
-    until first use. ``timeout`` bounds connecting and each answer, in seconds."""
+    Keys are ``<prefix>:{<account>}:token`` and ``<prefix>:{<account>}:lease``: the braces
+    are literal (the account is the keys' Redis Cluster hash tag) and the account is
+    percent-encoded for ``%``, ``{``, ``}``, space and bytes outside printable ASCII; a
+    ``prefix`` containing ``{`` or ``}`` is refused. Nothing connects until first use.
+    ``timeout`` bounds connecting and each answer, in seconds."""
 
     def __new__(
         cls,
