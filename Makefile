@@ -6,7 +6,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test lint test-rust redis-server python test-python node test-node c test-c install bench fuzz
+.PHONY: help build demo run-demo test lint test-rust redis-server python test-python node test-node c test-c install bench fuzz leak-reset
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -14,7 +14,17 @@ help: ## List the targets
 build: ## Build the core, the token server and the examples
 	$(CARGO) build --all-targets
 
+# Everything the suites and examples print goes to $(LEAK)/*.log too, and the token servers
+# journal every secret they see; `make test` then scans the logs, the Redis dumps and the
+# files left in the suites' TMPDIR for those values (scripts/scan-leaks.sh).
+LEAK := $(CURDIR)/target/leak
+TEE = 2>&1 | tee -a $(LEAK)/$(1).log
+
 demo: build python node c-demo redis-server ## Refresh a token in every language against the local token server, and share one through Redis
+	mkdir -p $(LEAK)
+	$(MAKE) --no-print-directory run-demo $(call TEE,demo)
+
+run-demo:
 	$(SERVER) $(CARGO) run -q -p oauth-refresh --example demo
 	$(SERVER) $(PY) bindings-python/examples/demo.py
 	$(SERVER) node bindings-node/examples/demo.js
@@ -26,8 +36,16 @@ demo: build python node c-demo redis-server ## Refresh a token in every language
 	  $(PY) bindings-python/examples/many_hosts.py && node bindings-node/examples/many_hosts.js && \
 	  target/c-tests/many_hosts'
 
-test: lint test-rust test-python test-node test-c ## Lint, then run every suite
+test: export TOKEN_SERVER_JOURNAL = $(LEAK)/journal
+test: export TMPDIR = $(LEAK)/tmp
+test: export LEAK_DIR = $(LEAK)
+test: leak-reset lint test-rust test-python test-node test-c demo ## Lint, run every suite and example, then scan all they printed and stored for secrets
+	scripts/scan-leaks.sh $(LEAK)
 	@echo "make test: all suites passed"
+
+leak-reset:
+	rm -rf $(LEAK)
+	mkdir -p $(LEAK)/tmp
 
 lint: ## rustfmt, clippy with warnings as errors, and the generated C header's drift check
 	$(CARGO) fmt --all --check
@@ -35,7 +53,8 @@ lint: ## rustfmt, clippy with warnings as errors, and the generated C header's d
 	git diff --exit-code -- bindings-c/include/oauth_refresh.h
 
 test-rust: redis-server ## The Rust suites: unit, conformance, errors, secrets, stores
-	$(CARGO) test --features oauth-refresh/redis
+	mkdir -p $(LEAK)
+	$(CARGO) test --features oauth-refresh/redis -- --nocapture $(call TEE,rust)
 
 # The Redis tests start their own redis-server on loopback; without one (and not root to
 # install it) they say that they were skipped and why. Under CI a missing one fails them.
@@ -58,7 +77,8 @@ python: $(VENV)/.installed ## Build the Python wheel and install it into .venv
 	$(PY) -m pip install -q --force-reinstall --no-deps target/wheels/*.whl
 
 test-python: python build redis-server ## The Python suite (pytest) and the stub check (mypy.stubtest)
-	cd bindings-python/tests && ../../$(REDIS) ../../$(PY) -m pytest -q -p no:cacheprovider -rs .
+	mkdir -p $(LEAK)
+	cd bindings-python/tests && ../../$(REDIS) ../../$(PY) -m pytest -q -s -p no:cacheprovider -rs . $(call TEE,python)
 	cd bindings-python/tests && ../../$(PY) -m mypy.stubtest oauth_refresh --allowlist ../stubtest-allowlist.txt
 
 # Node: npm ci, then `napi build`, which also regenerates index.js and index.d.ts; CI fails
@@ -71,7 +91,8 @@ node: ## Build the Node addon (npm ci, napi build) and regenerate index.js / ind
 
 test-node: node build redis-server ## The Node suite (node --test), the .d.ts check (tsc) and the drift check
 	git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts
-	cd bindings-node && ../$(REDIS) node --test --test-reporter=tap tests/ | tee ../target/node-tests.tap
+	mkdir -p $(LEAK)
+	cd bindings-node && ../$(REDIS) node --test --test-reporter=tap tests/ $(call TEE,node) | tee ../target/node-tests.tap
 	grep -Eq '^# pass [1-9]' target/node-tests.tap
 	grep -Eq '^# fail 0$$' target/node-tests.tap
 	cd bindings-node && npx tsc -p tests/types/tsconfig.json
@@ -127,8 +148,7 @@ test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan,
 	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(REDIS) $(C_TESTS)/$$p-asan; \
 	  $(SERVER) $(REDIS) $(VALGRIND) $(C_TESTS)/$$p-static; \
 	  unset OAUTH_REFRESH_TEST_SECONDS; \
-	done
-	$(SERVER) $(C_TESTS)/demo
+	done $(call TEE,c)
 
 # The property tests run a few hundred cases in `make test`; before a release, many more.
 FUZZ_CASES ?= 50000

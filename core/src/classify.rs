@@ -43,8 +43,9 @@ pub(crate) fn classify_response(a: &Answer<'_>) -> Result<Token, Error> {
             } else if salvage.is_some() {
                 // An `error` beside a refresh token: the server may have rotated while
                 // saying it failed. What it said is kept; the token is redacted from it.
-                let (error, description, uri) =
-                    json_object(a.body).map(server_error_fields).unwrap_or_default();
+                let (error, description, uri) = json_object(a.body)
+                    .map(server_error_fields)
+                    .unwrap_or_default();
                 Err(
                     invalid_response(a.status, "an error body that also holds a refresh token")
                         .with_server_error(error, description, uri)
