@@ -11,10 +11,11 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+use crate::echo::{self, Received};
 use crate::modes::Modes;
 use crate::state::{Refusal, State};
 
-type Reply = Response<Full<Bytes>>;
+pub type Reply = Response<Full<Bytes>>;
 
 /// Returned to hyper to drop the connection without answering (the `close` fault).
 #[derive(Debug)]
@@ -51,6 +52,9 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, 
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (scope, modes, rest): (&str, &str, &[&str]) = match parts.as_slice() {
         ["token"] | ["oauth", "token"] | ["v1", "me"] => ("default", "ok", &parts[..]),
+        ["proxy", "stats"] if req.method() == Method::GET => {
+            return Ok(reply(StatusCode::OK, state.proxy.snapshot()));
+        }
         [scope, "stats"] if req.method() == Method::GET => {
             return Ok(reply(StatusCode::OK, state.stats(scope)));
         }
@@ -118,6 +122,11 @@ async fn token(
     if modes.fast {
         // Drain the body so the connection can be reused, then answer without any work.
         let _ = req.into_body().collect().await;
+        if state.journal.enabled() {
+            state
+                .fast_journaled
+                .call_once(|| FAST_TOKENS.iter().for_each(|t| state.journal.record(t)));
+        }
         return Ok(fast_reply());
     }
     let seen = [
@@ -152,12 +161,16 @@ async fn token(
             ))
         }
     };
+    let params = parse_params(dialect, &content_type, &body);
+    if state.journal.enabled() {
+        journal_received(&state, authorization.as_deref(), params.as_ref().ok());
+    }
     let fault = modes.fault.as_deref().filter(|_| misbehave);
     if let Some(reply) = early_fault(fault, &modes)? {
         return Ok(reply);
     }
 
-    let params = match parse_params(dialect, &content_type, &body) {
+    let params = match params {
         Ok(p) => p,
         Err(why) => return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why)),
     };
@@ -191,6 +204,15 @@ async fn token(
                     "invalid_request",
                     &text,
                 ));
+            }
+            let received = Received {
+                refresh_token,
+                client_id: &client_id,
+                client_secret: &client_secret,
+                authorization: authorization.as_deref(),
+            };
+            if let Some(reply) = echo::answer(fault, &received) {
+                return Ok(reply);
             }
             match state.refresh(
                 refresh_token,
@@ -268,10 +290,9 @@ async fn token(
         },
     );
     if modes.extras {
-        body.insert(
-            "id_token".into(),
-            format!("idt-{}", issued.access_token).into(),
-        );
+        let id_token = format!("idt-{}", issued.access_token);
+        state.journal.record(&id_token);
+        body.insert("id_token".into(), id_token.into());
         body.insert("account_id".into(), "acct-1".into());
     }
     Ok(late_fault(fault, body))
@@ -293,6 +314,10 @@ fn early_fault(fault: Option<&str>, modes: &Modes) -> Result<Option<Reply>, Hang
             "truncated"
             | "broken-with-refresh"
             | "echo-secret"
+            | "echo-everywhere"
+            | "echo-gusto"
+            | "forge-log"
+            | "echo-rotated"
             | "expires-absurd"
             | "expires-huge-string"
             | "expires-negative"
@@ -407,6 +432,7 @@ fn late_fault(fault: Option<&str>, body: Map<String, Value>) -> Reply {
                 json!({ "error": "server_error", "refresh_token": rt }),
             )
         }
+        Some("echo-rotated") => echo::rotated(&body),
         // A valid token padded past the client's 1 MiB limit, the refresh token last.
         Some("huge-with-refresh") => {
             let mut text = Value::Object(body.clone()).to_string();
@@ -453,6 +479,28 @@ fn parse_params(
                     _ => Err("every parameter must be a string"),
                 })
                 .collect()
+        }
+    }
+}
+
+/// Journals every secret the request carries, valid or not, before any fault can answer:
+/// a client may leak what it sent whatever the server said.
+fn journal_received(
+    state: &State,
+    authorization: Option<&str>,
+    params: Option<&HashMap<String, String>>,
+) {
+    if let Some(auth) = authorization {
+        if let Some(token) = auth.strip_prefix("Basic ") {
+            state.journal.record(token.trim());
+        }
+        if let Some((_, secret)) = basic(auth) {
+            state.journal.record(&secret);
+        }
+    }
+    for key in ["client_secret", "refresh_token"] {
+        if let Some(value) = params.and_then(|p| p.get(key)) {
+            state.journal.record(value);
         }
     }
 }
@@ -506,7 +554,7 @@ fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
     req.headers().get(name)?.to_str().ok().map(str::to_owned)
 }
 
-fn reply(status: StatusCode, body: Value) -> Reply {
+pub fn reply(status: StatusCode, body: Value) -> Reply {
     raw(status, "application/json", Bytes::from(body.to_string()))
 }
 
@@ -551,6 +599,9 @@ fn invalid_client() -> Reply {
 fn not_found() -> Reply {
     html(StatusCode::NOT_FOUND)
 }
+
+/// The tokens in `fast_reply`'s body, for the journal.
+const FAST_TOKENS: [&str; 2] = ["at-fast-0123456789abcdef", "rt-fast-0123456789abcdef"];
 
 fn fast_reply() -> Reply {
     const BODY: &[u8] = br#"{"access_token":"at-fast-0123456789abcdef","token_type":"bearer","expires_in":7200,"refresh_token":"rt-fast-0123456789abcdef","scope":"public","created_at":1700000000}"#;

@@ -10,6 +10,8 @@ pub struct Modes {
     pub family: bool,
     /// Gusto's lazy revocation: a refresh token dies when a child access token is used.
     pub lazy: bool,
+    /// A named misbehaviour, e.g. `429`, `close`, `echo-everywhere`: see `early_fault` and
+    /// `late_fault` in `handler.rs`, and `echo.rs` for the ones that repeat secrets.
     pub fault: Option<String>,
     pub times: Option<u64>,
     pub delay_ms: u64,

@@ -4,9 +4,12 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 use serde_json::{json, Value};
+
+use crate::journal::Journal;
+use crate::proxy::ProxyLog;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Status {
@@ -52,6 +55,12 @@ struct Inner {
 pub struct State {
     /// TCP connections accepted, to show that clients keep them alive.
     pub connections: AtomicU64,
+    /// Every secret seen or issued, when `TOKEN_SERVER_JOURNAL` asks for it.
+    pub journal: Journal,
+    /// The fixed tokens of `fast` mode go into the journal once, not once per request.
+    pub fast_journaled: Once,
+    /// What reached the CONNECT proxies.
+    pub proxy: ProxyLog,
     inner: Mutex<Inner>,
     random: RandomState,
 }
@@ -72,6 +81,9 @@ impl State {
     pub fn new() -> State {
         State {
             connections: AtomicU64::new(0),
+            journal: Journal::from_env(),
+            fast_journaled: Once::new(),
+            proxy: ProxyLog::default(),
             inner: Mutex::new(Inner::default()),
             random: RandomState::new(),
         }
@@ -145,6 +157,19 @@ impl State {
         lazy: bool,
         rotate: bool,
     ) -> Result<Issued, Refusal> {
+        let issued = self.rotate(token, family_mode, lazy, rotate)?;
+        self.journal_issued(&issued);
+        Ok(issued)
+    }
+
+    /// The state change of [`State::refresh`], under the lock (the journal is written after).
+    fn rotate(
+        &self,
+        token: &str,
+        family_mode: bool,
+        lazy: bool,
+        rotate: bool,
+    ) -> Result<Issued, Refusal> {
         let mut inner = self.lock();
         if !inner.refresh.contains_key(token) {
             if !token.starts_with("seed-") {
@@ -211,6 +236,12 @@ impl State {
     }
 
     pub fn system_access(&self) -> Issued {
+        let issued = self.new_system_access();
+        self.journal_issued(&issued);
+        issued
+    }
+
+    fn new_system_access(&self) -> Issued {
         let mut inner = self.lock();
         inner.next_id += 1;
         let family = inner.next_id;
@@ -225,6 +256,13 @@ impl State {
         Issued {
             access_token,
             refresh_token: None,
+        }
+    }
+
+    fn journal_issued(&self, issued: &Issued) {
+        self.journal.record(&issued.access_token);
+        if let Some(rt) = &issued.refresh_token {
+            self.journal.record(rt);
         }
     }
 
