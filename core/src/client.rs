@@ -408,7 +408,6 @@ struct Sending<'a> {
 
 /// Refreshes tokens at one token endpoint. Cheap to share: it is `Send + Sync` and
 /// keeps connections alive between calls.
-#[derive(Debug)]
 pub struct Client {
     agent: ureq::Agent,
     token_url: Uri,
@@ -420,6 +419,26 @@ pub struct Client {
     connect_timeout: Duration,
     retry: RetryPolicy,
     headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// Only the settings: the HTTP agent's own Debug shows its connection pool, whose keys
+/// can hold a proxy URL with its password.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Client")
+            // Not the whole URL: it may carry user info.
+            .field("host", &self.host)
+            .field("path", &self.token_url.path())
+            .field("body_encoding", &self.body_encoding)
+            .field("client_auth", &self.client_auth)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("headers", &header_names)
+            .field("proxy", &self.agent.config().proxy().map(|p| (p.host(), p.port())))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {

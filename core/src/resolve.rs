@@ -37,7 +37,15 @@ impl Resolver for CachingResolver {
                 }
             }
         }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        // A failed lookup is an io error that reads like any other ("failed to lookup
+        // address information"); said here, where it is known that nothing was sent.
+        let addrs = self
+            .inner
+            .resolve(uri, config, timeout)
+            .map_err(|e| match e {
+                ureq::Error::Io(_) => ureq::Error::HostNotFound,
+                other => other,
+            })?;
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         *cached = Some((key.to_owned(), Instant::now(), addrs.clone()));
         Ok(addrs)

@@ -31,6 +31,10 @@ fn build_client(server: &TokenServer, case: &Value, scope: &str) -> Result<Clien
         Some("blackhole") => server.blackhole_url(),
         Some("refused") => server.refused_url().to_owned(),
         Some("tls") => server.url().replace("http://", "https://"),
+        Some("https") => server.https_url().to_owned(),
+        Some("https_wrong_host") => server.https_wrong_host_url().to_owned(),
+        Some("https_expired") => server.https_expired_url().to_owned(),
+        Some("https_proxied") => format!("https://tokens.test:{}", server.https_port()),
         Some(other) => panic!("unknown target {other}"),
     };
     let mut builder = match (text(c, "token_url"), text(c, "dialect")) {
@@ -60,7 +64,55 @@ fn build_client(server: &TokenServer, case: &Value, scope: &str) -> Result<Clien
     if let Some(ms) = c.get("connect_timeout_ms").and_then(Value::as_u64) {
         builder = builder.connect_timeout(Duration::from_millis(ms));
     }
+    if let Some(path) = text(c, "ca_file") {
+        builder = builder.ca_file(placeholders(server, path));
+    }
     builder.build()
+}
+
+/// `{ca_file}`, `{other_ca_file}`, `{proxy}` and `{auth_proxy}` in a case's value.
+fn placeholders(server: &TokenServer, value: &str) -> String {
+    value
+        .replace("{ca_file}", &server.ca_file().display().to_string())
+        .replace("{other_ca_file}", &server.other_ca_file().display().to_string())
+        .replace("{proxy}", server.proxy_url())
+        .replace("{auth_proxy}", server.authenticated_proxy_url())
+}
+
+/// The case's environment variables, set until dropped (then restored).
+struct CaseEnv(Vec<(String, Option<std::ffi::OsString>)>);
+
+impl CaseEnv {
+    fn set(server: &TokenServer, case: &Value) -> CaseEnv {
+        let vars = case.get("env").and_then(Value::as_object);
+        CaseEnv(
+            vars.into_iter()
+                .flatten()
+                .map(|(name, value)| {
+                    let before = std::env::var_os(name);
+                    std::env::set_var(name, placeholders(server, value.as_str().unwrap()));
+                    (name.clone(), before)
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for CaseEnv {
+    fn drop(&mut self) {
+        for (name, before) in &self.0 {
+            match before {
+                Some(value) => std::env::set_var(name, value),
+                None => std::env::remove_var(name),
+            }
+        }
+    }
+}
+
+/// CONNECT and plain requests the token server's proxies have received so far.
+fn proxy_requests(server: &TokenServer) -> u64 {
+    let stats = server.proxy_stats();
+    stats["connects"].as_u64().unwrap() + stats["plain"].as_u64().unwrap()
 }
 
 fn run(client: &Client, case: &Value, scope: &str) -> Result<Token, Error> {
@@ -197,13 +249,26 @@ fn check_error(server: &TokenServer, name: &str, err: &Error, want: &Value, secr
             "{name}: nothing to salvage"
         );
     }
-    let shown = format!("{err} {err:?}");
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+    if let Some(description) = want.get("error_description") {
+        assert_eq!(
+            err.error_description(),
+            description.as_str(),
+            "{name}: error_description"
+        );
+    }
+    let salvaged = err.salvaged_refresh_token().map(str::to_owned);
+    let fields = [err.error(), err.error_description(), err.error_uri()];
+    let shown = format!("{err} {err:?} {}", fields.map(Option::unwrap_or_default).join(" "));
+    for secret in secrets.iter().chain(&salvaged).filter(|s| s.len() >= 4) {
         assert!(
             !shown.contains(secret.as_str()),
             "{name}: a secret leaked into the error"
         );
     }
+    assert!(
+        !err.message().chars().any(char::is_control),
+        "{name}: a control character in the message"
+    );
 }
 
 #[test]
@@ -234,7 +299,11 @@ fn run_case(server: &TokenServer, case: &Value) {
             text(r, "client_secret").unwrap_or_default().to_owned(),
             sent.clone().unwrap_or_default(),
         ];
-        let outcome = build_client(server, case, &scope).and_then(|client| {
+        let proxied_before = proxy_requests(server);
+        let env = CaseEnv::set(server, case);
+        let built = build_client(server, case, &scope);
+        drop(env);
+        let outcome = built.and_then(|client| {
             if case["reuse"] == true {
                 run(&client, case, &scope)
                     .unwrap_or_else(|e| panic!("{name}: first use failed: {e}"));
@@ -258,6 +327,13 @@ fn run_case(server: &TokenServer, case: &Value) {
                 server.token_requests(&scope),
                 n,
                 "{name}: token requests the server saw"
+            );
+        }
+        if let Some(n) = case["proxy_connects"].as_u64() {
+            assert_eq!(
+                proxy_requests(server) - proxied_before,
+                n,
+                "{name}: requests the proxies saw"
             );
         }
         if let Some(saw) = case.get("server_saw").and_then(Value::as_object) {
