@@ -40,6 +40,7 @@ test: export TOKEN_SERVER_JOURNAL = $(LEAK)/journal
 test: export TMPDIR = $(LEAK)/tmp
 test: export LEAK_DIR = $(LEAK)
 test: leak-reset lint test-rust test-python test-node test-c demo ## Lint, run every suite and example, then scan all they printed and stored for secrets
+	scripts/scan-leaks.sh --self-test
 	scripts/scan-leaks.sh $(LEAK)
 	@echo "make test: all suites passed"
 

@@ -10,7 +10,28 @@
 #   secrets (stores hold tokens, sealed or not, but never the client secret) — and no
 #   temporary file of a FileStore may be left behind.
 # A hit is reported by file and line, never by printing the value.
+#
+# `scan-leaks.sh --self-test` plants one leak of each kind and fails unless all are found.
 set -euo pipefail
+if [ "${1:-}" = --self-test ]; then
+  planted=$(mktemp -d)
+  trap 'rm -rf "$planted"' EXIT
+  mkdir -p "$planted/tmp"
+  printf 'rt-planted-0123456789\nsecret-planted-app\n' >"$planted/journal"
+  echo "a line with rt-planted-0123456789 in it" >"$planted/suite.log"
+  echo '{"client_secret":"secret-planted-app"}' >"$planted/tmp/store.json"
+  touch "$planted/tmp/token.json.tmp.0123abcd"
+  report=$("$0" "$planted" 2>&1 >/dev/null) && { echo "scan-leaks: the self-test found nothing" >&2; exit 1; }
+  for want in "suite.log:1 holds" "store.json holds a client secret" "token.json.tmp.0123abcd is a FileStore"; do
+    grep -qF "$want" <<<"$report" || { echo "scan-leaks: the self-test missed: $want" >&2; exit 1; }
+  done
+  if grep -qF planted-0123456789 <<<"$report"; then
+    echo "scan-leaks: the report repeated a secret value" >&2
+    exit 1
+  fi
+  echo "scan-leaks: self-test found every planted leak"
+  exit 0
+fi
 dir=${1:-target/leak}
 journal=$dir/journal
 [ -s "$journal" ] || { echo "scan-leaks: no journal at $journal: nothing was recorded" >&2; exit 1; }
