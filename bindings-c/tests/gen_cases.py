@@ -11,12 +11,21 @@ cases = json.loads((ROOT / "tests" / "conformance" / "cases.json").read_text())[
 
 
 def s(value):
-    """A C string literal, or NULL."""
+    """A C string literal, or NULL. Anything but printable ASCII is an octal escape (always
+    three digits, so a following digit cannot join it), and `?` is escaped so that no
+    trigraph forms under -std=c11."""
     if value is None:
         return "NULL"
-    text = json.dumps(value, ensure_ascii=False)
-    assert "\\u" not in text, "control characters cannot be written as a C literal here"
-    return text
+    out = []
+    for byte in value.encode():
+        ch = chr(byte)
+        if ch in '\\"?':
+            out.append("\\" + ch)
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append("\\%03o" % byte)
+    return '"' + "".join(out) + '"'
 
 
 def n(value, absent=-1):
@@ -32,6 +41,9 @@ for c in cases:
     saw = list((c.get("server_saw") or {}).items())
     assert len(saw) <= 4
     saw_c = ", ".join("{%s, %s}" % (s(k), s(v)) for k, v in saw) or "{NULL, NULL}"
+    env = list((c.get("env") or {}).items())
+    assert len(env) <= 4
+    env_c = ", ".join("{%s, %s}" % (s(k), s(v)) for k, v in env) or "{NULL, NULL}"
     fields = [
         ("name", s(c["name"])),
         ("dialect", s(client.get("dialect"))),
@@ -42,6 +54,8 @@ for c in cases:
         ("connect_timeout_ms", n(client.get("connect_timeout_ms"), 0)),
         ("api_version", s(client.get("api_version"))),
         ("token_url", s(client.get("token_url"))),
+        ("ca_file", s(client.get("ca_file"))),
+        ("env", "{%s}" % env_c),
         ("target", s(c.get("target"))),
         ("modes", s(c["modes"])),
         ("system_access", "1" if c["grant"] == "system_access" else "0"),
@@ -68,10 +82,14 @@ for c in cases:
         ("status", n(err.get("status"), 0)),
         ("retryable", n(err.get("retryable"), 0)),
         ("server_error", s(err.get("error"))),
+        ("error_description", s(err.get("error_description"))),
+        ("check_error_description", "1" if "error_description" in err else "0"),
         ("retry_after_s", n(err.get("retry_after_s"))),
         ("salvaged", n(err.get("salvaged_refresh_token"), 0)),
         ("requests", n(c["requests"])),
         ("server_saw", "{%s}" % saw_c),
+        # absent: not checked (-1)
+        ("proxy_connects", n(c.get("proxy_connects"))),
     ]
     print("  {" + ", ".join(f".{k} = {v}" for k, v in fields) + "},")
 print("};")

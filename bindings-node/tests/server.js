@@ -13,16 +13,31 @@ async function startServer() {
   await new Promise((resolve, reject) => {
     reader.on('line', (line) => {
       lines.push(line)
-      if (lines.length === 3) resolve()
+      // The URL, then `name=value` lines ending with `authenticated_proxy=` (see its main.rs).
+      if (line.startsWith('authenticated_proxy=')) resolve()
     })
     child.on('exit', () => reject(new Error('token-server exited')))
   })
   const url = lines[0]
+  const field = Object.fromEntries(lines.slice(1).map((line) => line.split(/=(.*)/s).slice(0, 2)))
   const get = async (p) => (await fetch(url + p)).json()
   return {
     url,
-    blackhole: lines[1].replace('blackhole=', ''),
-    refused: lines[2].replace('refused=', ''),
+    blackhole: field.blackhole,
+    refused: field.refused,
+    https: field.https,
+    httpsWrongHost: field.https_wrong_host,
+    httpsExpired: field.https_expired,
+    httpsPort: Number(field.https_port),
+    caFile: field.ca_file,
+    otherCaFile: field.other_ca_file,
+    proxy: field.proxy,
+    authProxy: field.authenticated_proxy,
+    /** CONNECT plus plain requests that reached the proxies so far. */
+    proxyRequests: async () => {
+      const stats = await get('/proxy/stats')
+      return stats.connects + stats.plain
+    },
     stats: (scope) => get(`/${scope}/stats`),
     tokenRequests: async (scope) => (await get(`/${scope}/stats`)).token_requests,
     currentRefreshToken: async (sent) => (await get('/current/' + encodeURIComponent(sent))).refresh_token,

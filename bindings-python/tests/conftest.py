@@ -17,17 +17,39 @@ class TokenServer:
         binary = os.environ.get("TOKEN_SERVER_BIN", str(ROOT / "target" / "debug" / "token-server"))
         self.process = subprocess.Popen([binary, "--port", "0"], stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self.url = self.process.stdout.readline().strip()
-        self.blackhole = self.process.stdout.readline().strip().removeprefix("blackhole=")
-        self.refused = self.process.stdout.readline().strip().removeprefix("refused=")
         assert self.url.startswith("http://127.0.0.1:"), "token-server did not start"
+        # Then `name=value` lines, the last one `authenticated_proxy=` (see its main.rs).
+        fields = {}
+        while "authenticated_proxy" not in fields:
+            line = self.process.stdout.readline()
+            assert line, "token-server stopped before printing all its addresses"
+            name, _, value = line.strip().partition("=")
+            fields[name] = value
+        self.blackhole = fields["blackhole"]
+        self.refused = fields["refused"]
+        self.https = fields["https"]
+        self.https_wrong_host = fields["https_wrong_host"]
+        self.https_expired = fields["https_expired"]
+        self.https_port = int(fields["https_port"])
+        self.ca_file = fields["ca_file"]
+        self.other_ca_file = fields["other_ca_file"]
+        self.proxy = fields["proxy"]
+        self.auth_proxy = fields["authenticated_proxy"]
 
     def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+        # Never through a proxy, whatever a conformance case put in the environment.
+        with self.opener.open(self.url + path, timeout=10) as response:
             return json.load(response)
 
     def stats(self, scope: str) -> dict:
         return self.get(f"/{scope}/stats")
+
+    def proxy_requests(self) -> int:
+        """CONNECT plus plain requests that reached the proxies so far."""
+        stats = self.get("/proxy/stats")
+        return stats["connects"] + stats["plain"]
 
     def token_requests(self, scope: str) -> int:
         return self.stats(scope)["token_requests"]
