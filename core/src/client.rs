@@ -436,7 +436,10 @@ impl std::fmt::Debug for Client {
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
             .field("headers", &header_names)
-            .field("proxy", &self.agent.config().proxy().map(|p| (p.host(), p.port())))
+            .field(
+                "proxy",
+                &self.agent.config().proxy().map(|p| (p.host(), p.port())),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -499,7 +502,7 @@ impl Client {
             request.refresh_token.expose(),
         ]
         .into_iter()
-        .chain(request.extra.iter().map(|(_, value)| value.as_str()))
+        .chain(request.extra.values().map(String::as_str))
         .collect();
         self.execute(
             &body.finish(),

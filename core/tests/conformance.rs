@@ -74,7 +74,10 @@ fn build_client(server: &TokenServer, case: &Value, scope: &str) -> Result<Clien
 fn placeholders(server: &TokenServer, value: &str) -> String {
     value
         .replace("{ca_file}", &server.ca_file().display().to_string())
-        .replace("{other_ca_file}", &server.other_ca_file().display().to_string())
+        .replace(
+            "{other_ca_file}",
+            &server.other_ca_file().display().to_string(),
+        )
         .replace("{proxy}", server.proxy_url())
         .replace("{auth_proxy}", server.authenticated_proxy_url())
 }
@@ -258,7 +261,10 @@ fn check_error(server: &TokenServer, name: &str, err: &Error, want: &Value, secr
     }
     let salvaged = err.salvaged_refresh_token().map(str::to_owned);
     let fields = [err.error(), err.error_description(), err.error_uri()];
-    let shown = format!("{err} {err:?} {}", fields.map(Option::unwrap_or_default).join(" "));
+    let shown = format!(
+        "{err} {err:?} {}",
+        fields.map(Option::unwrap_or_default).join(" ")
+    );
     for secret in secrets.iter().chain(&salvaged).filter(|s| s.len() >= 4) {
         assert!(
             !shown.contains(secret.as_str()),

@@ -46,7 +46,10 @@ fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
 }
 
 fn proxied_url(server: &TokenServer, scope: &str) -> String {
-    format!("https://tokens.test:{}/{scope}/ok/token", server.https_port())
+    format!(
+        "https://tokens.test:{}/{scope}/ok/token",
+        server.https_port()
+    )
 }
 
 fn request(scope: &str) -> RefreshTokenRequest {
@@ -80,8 +83,15 @@ fn wrong_proxy_credentials_fail_before_sending_and_are_never_shown() {
     assert_eq!(server.token_requests("wrong-pw"), 0);
     assert_eq!(server.proxy_stats()["unauthorized"], 1);
     let shown = format!("{err} {err:?} {client:?}");
-    assert!(!shown.contains("wrong-pw-Kx93"), "the proxy password was shown");
-    let userinfo = good.trim_start_matches("http://").split_once('@').unwrap().0;
+    assert!(
+        !shown.contains("wrong-pw-Kx93"),
+        "the proxy password was shown"
+    );
+    let userinfo = good
+        .trim_start_matches("http://")
+        .split_once('@')
+        .unwrap()
+        .0;
     let password = userinfo.split_once(':').unwrap().1;
     let client = with_env(&[("HTTPS_PROXY", &good)], || {
         Client::builder(proxied_url(&server, "good-pw"))
@@ -90,7 +100,10 @@ fn wrong_proxy_credentials_fail_before_sending_and_are_never_shown() {
             .unwrap()
     });
     client.refresh(&request("good-pw")).unwrap();
-    assert!(!format!("{client:?}").contains(password), "the proxy password was shown");
+    assert!(
+        !format!("{client:?}").contains(password),
+        "the proxy password was shown"
+    );
 }
 
 #[test]
@@ -156,7 +169,9 @@ fn loopback_https_goes_direct_and_http_proxy_upper_case_is_ignored() {
 fn an_invalid_proxy_url_is_refused_by_name_not_value() {
     let server = TokenServer::start();
     let err = with_env(&[("HTTPS_PROXY", "ftp://user:bad-pw-Lq2@proxy:1")], || {
-        Client::builder(proxied_url(&server, "bad")).build().unwrap_err()
+        Client::builder(proxied_url(&server, "bad"))
+            .build()
+            .unwrap_err()
     });
     assert_eq!(err.code(), ErrorCode::InvalidInput);
     assert!(err.message().contains("HTTPS_PROXY"), "{err}");
