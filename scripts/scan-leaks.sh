@@ -5,7 +5,8 @@
 # The known values come from the token servers' journal ($LEAK_DIR/journal, written when
 # TOKEN_SERVER_JOURNAL is set): every client secret and refresh token they received and
 # every token they issued. Looked for:
-# - in every log under $LEAK_DIR (what the suites and examples printed): every value;
+# - in every log under $LEAK_DIR (what the suites and examples printed): every value, raw,
+#   percent-encoded, JSON-escaped or in base64;
 # - in the Redis dumps and the files left under $LEAK_DIR/tmp (the suites' TMPDIR): client
 #   secrets (stores hold tokens, sealed or not, but never the client secret) — and no
 #   temporary file of a FileStore may be left behind.
@@ -35,11 +36,22 @@ fi
 dir=${1:-target/leak}
 journal=$dir/journal
 [ -s "$journal" ] || { echo "scan-leaks: no journal at $journal: nothing was recorded" >&2; exit 1; }
-values=$(mktemp)
-secrets=$(mktemp)
-trap 'rm -f "$values" "$secrets"' EXIT
-# Values shorter than 10 bytes would match ordinary text.
-awk 'length($0) >= 10' "$journal" | sort -u >"$values"
+# Outside $dir: the suites' TMPDIR is scanned, and these files hold the values.
+work=$(mktemp -d -p /tmp)
+trap 'rm -rf "$work"' EXIT
+values=$work/values
+secrets=$work/secrets
+# Each value as printed, percent-encoded, JSON-escaped and in base64; shorter than 8 bytes
+# (the journal's own floor) would match ordinary text.
+python3 - "$journal" >"$values" <<'PY'
+import base64, json, sys, urllib.parse
+for value in set(open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines()):
+    if len(value) < 8:
+        continue
+    for form in {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
+                 json.dumps(value)[1:-1], base64.b64encode(value.encode()).decode()}:
+        print(form)
+PY
 grep '^secret-' "$values" >"$secrets" || true
 found=0
 shopt -s nullglob

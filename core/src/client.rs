@@ -14,7 +14,7 @@ use crate::classify::{
     classify_response, classify_transport, scan_oversized, scan_refresh_token, Answer, MAX_BODY,
 };
 use crate::cork::CorkConnector;
-use crate::encode::{basic_credentials, BodyEncoding, BodyWriter};
+use crate::encode::{basic_credentials, reserve_wiped, BodyEncoding, BodyWriter};
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_timeout};
 use crate::proxy::{self, is_loopback};
@@ -129,6 +129,9 @@ pub struct ClientBuilder {
     proxy_from_env: bool,
 }
 
+/// Gusto's API version header (lower case, as `HeaderName` holds it).
+const GUSTO_API_VERSION: &str = "x-gusto-api-version";
+
 /// Headers the client owns; a caller's extra header may not replace them.
 const OWN_HEADERS: [&str; 6] = [
     "authorization",
@@ -201,7 +204,7 @@ impl ClientBuilder {
 
     /// Sets `X-Gusto-API-Version`; without it Gusto uses the application's minimum version.
     pub fn gusto_api_version(self, version: impl Into<String>) -> Self {
-        self.header("X-Gusto-API-Version", version)
+        self.header(GUSTO_API_VERSION, version)
     }
 
     /// Replaces the `User-Agent` (default `oauth-refresh/<version> (rust)`).
@@ -304,6 +307,11 @@ impl ClientBuilder {
             true => proxy::from_env(uri.scheme_str().unwrap_or_default(), &host)?,
             false => None,
         };
+        // Errors name where the request went: the host, and the proxy when there is one.
+        let place = match &proxy {
+            Some(p) => format!("{host} (through the proxy {}:{})", p.host(), p.port()),
+            None => host.clone(),
+        };
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -328,6 +336,7 @@ impl ClientBuilder {
             agent,
             token_url: uri,
             host,
+            place,
             content_type: HeaderValue::from_static(self.body_encoding.content_type()),
             body_encoding: self.body_encoding,
             client_auth: self.client_auth,
@@ -373,11 +382,7 @@ fn roots_with(path: &std::path::Path) -> Result<RootCerts, Error> {
 fn read_wiped(reader: &mut impl Read, body: &mut Zeroizing<Vec<u8>>) -> std::io::Result<()> {
     const CHUNK: usize = 8 * 1024;
     loop {
-        if body.capacity() - body.len() < CHUNK {
-            let mut bigger = Zeroizing::new(Vec::with_capacity((body.capacity() * 2).max(CHUNK)));
-            bigger.extend_from_slice(body);
-            *body = bigger;
-        }
+        reserve_wiped(body, CHUNK);
         let len = body.len();
         body.resize(len + CHUNK, 0);
         match reader.read(&mut body[len..]) {
@@ -412,6 +417,7 @@ pub struct Client {
     agent: ureq::Agent,
     token_url: Uri,
     host: String,
+    place: String,
     content_type: HeaderValue,
     body_encoding: BodyEncoding,
     client_auth: ClientAuth,
@@ -584,8 +590,12 @@ impl Client {
             let mut err = match result {
                 Ok(token) => return Ok(token),
                 Err(err) => {
-                    // The extra headers' values may be API keys.
-                    let headers = self.headers.iter().filter_map(|(_, v)| v.to_str().ok());
+                    // The extra headers' values may be API keys (the API version is not).
+                    let headers = self
+                        .headers
+                        .iter()
+                        .filter(|(name, _)| name.as_str() != GUSTO_API_VERSION)
+                        .filter_map(|(_, v)| v.to_str().ok());
                     let secrets: Vec<&str> =
                         sending.secrets.iter().copied().chain(headers).collect();
                     redact(err, &secrets, basic)
@@ -680,7 +690,7 @@ impl Client {
         sending.sent.set(true);
         let mut response = request
             .send(body)
-            .map_err(|e| classify_transport(e, &self.host))?;
+            .map_err(|e| classify_transport(e, &self.place))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -692,7 +702,7 @@ impl Client {
         let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
         let mut body = Zeroizing::new(Vec::new());
         if let Err(e) = read_wiped(&mut (&mut reader).take(MAX_BODY + 1), &mut body) {
-            let err = classify_transport(ureq::Error::from(e), &self.host).with_status(status);
+            let err = classify_transport(ureq::Error::from(e), &self.place).with_status(status);
             // A 2xx cut short may already have carried the rotated refresh token.
             let salvaged = success.then(|| scan_refresh_token(&body)).flatten();
             return Err(err.with_salvaged_refresh_token(salvaged));
@@ -708,7 +718,7 @@ impl Client {
                     RefreshTokenState::Unknown,
                     format!(
                         "the response from {} is larger than {MAX_BODY} bytes",
-                        self.host
+                        self.place
                     ),
                 )
                 .with_status(status)

@@ -11,7 +11,7 @@
 //! stack's output buffer is wiped after each copy out of it.
 
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Beyond this much held output, flush at once (a refresh request is well under 2 KiB).
 /// Also what each connection reserves once, so that `held` never reallocates.
@@ -43,25 +43,26 @@ pub(crate) struct Corked {
 
 impl Corked {
     fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        let mut sent = 0;
-        let result = loop {
-            if sent == self.held.len() {
-                break Ok(());
-            }
-            let out = self.inner.buffers().output();
-            let n = out.len().min(self.held.len() - sent);
-            out[..n].copy_from_slice(&self.held[sent..sent + n]);
-            let transmitted = self.inner.transmit_output(n, timeout);
-            self.inner.buffers().output()[..n].zeroize();
-            if let Err(e) = transmitted {
-                break Err(e);
-            }
-            sent += n;
-        };
+        let result = send(&mut *self.inner, &self.held, timeout);
         // Zeroes the whole capacity and empties it.
         self.held.zeroize();
         result
     }
+}
+
+/// Sends `bytes` through `inner`'s output buffer, wiping it after each write.
+fn send(inner: &mut dyn Transport, bytes: &[u8], timeout: NextTimeout) -> Result<(), ureq::Error> {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        let out = inner.buffers().output();
+        let n = out.len().min(bytes.len() - sent);
+        out[..n].copy_from_slice(&bytes[sent..sent + n]);
+        let transmitted = inner.transmit_output(n, timeout);
+        inner.buffers().output()[..n].zeroize();
+        transmitted?;
+        sent += n;
+    }
+    Ok(())
 }
 
 impl Drop for Corked {
@@ -77,13 +78,14 @@ impl Transport for Corked {
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         if self.held.len() + amount > MAX_HELD {
-            // Never grow `held`: send what it has, and pass anything this large straight on.
+            // Never grow `held`. The new bytes sit in the output buffer that sending `held`
+            // reuses: move them aside (into a buffer wiped on drop), send what came first,
+            // then them.
+            let out = &mut self.inner.buffers().output()[..amount];
+            let pending = Zeroizing::new(out.to_vec());
+            out.zeroize();
             self.flush(timeout)?;
-            if amount > MAX_HELD {
-                let transmitted = self.inner.transmit_output(amount, timeout);
-                self.inner.buffers().output()[..amount].zeroize();
-                return transmitted;
-            }
+            return send(&mut *self.inner, &pending, timeout);
         }
         if self.held.capacity() == 0 {
             self.held.reserve_exact(MAX_HELD);

@@ -48,6 +48,8 @@ impl BodyWriter {
     }
 
     pub(crate) fn param(&mut self, name: &str, value: &str) {
+        // The most either encoding can write (`\u00XX` for a control character).
+        reserve_wiped(&mut self.buf, 6 * (name.len() + value.len()) + 8);
         match self.encoding {
             BodyEncoding::Form => {
                 if !self.buf.is_empty() {
@@ -78,8 +80,9 @@ impl BodyWriter {
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`, per RFC 6749 §2.3.1.
 pub(crate) fn basic_credentials(client_id: &str, client_secret: &str) -> Zeroizing<String> {
+    // Percent-encoding at most triples each byte: no reallocation leaves a copy behind.
     let mut raw = Zeroizing::new(Vec::with_capacity(
-        client_id.len() + client_secret.len() + 8,
+        3 * (client_id.len() + client_secret.len()) + 1,
     ));
     percent_encode(client_id, &mut raw);
     raw.push(b':');
@@ -88,6 +91,19 @@ pub(crate) fn basic_credentials(client_id: &str, client_secret: &str) -> Zeroizi
     header.push_str("Basic ");
     base64::engine::general_purpose::STANDARD.encode_string(&*raw, &mut header);
     header
+}
+
+/// Makes room for `extra` more bytes in a buffer that holds secrets. A `Vec` that grows
+/// frees its old buffer unwiped; this copies into a new one and wipes the old.
+pub(crate) fn reserve_wiped(buf: &mut Zeroizing<Vec<u8>>, extra: usize) {
+    if buf.capacity() - buf.len() >= extra {
+        return;
+    }
+    let mut bigger = Zeroizing::new(Vec::with_capacity(
+        (buf.len() + extra).max(buf.capacity() * 2),
+    ));
+    bigger.extend_from_slice(buf);
+    *buf = bigger;
 }
 
 /// Percent-encodes every byte outside RFC 3986's unreserved set (so a space is `%20`).

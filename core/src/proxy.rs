@@ -4,12 +4,15 @@
 //! The convention curl and most HTTP stacks follow:
 //! - a loopback host (`localhost`, 127.0.0.0/8, `[::1]`) never goes through a proxy: plain
 //!   HTTP is allowed there only because it never leaves the machine;
-//! - `NO_PROXY` / `no_proxy`: comma-separated host names (matching the name and its
-//!   subdomains; a leading `.` or `*.` is allowed), IP addresses, or `*` for every host;
-//! - `https://` URLs use `HTTPS_PROXY` / `https_proxy`, then `ALL_PROXY` / `all_proxy`;
-//! - `http://` URLs (only with `allow_insecure_http`) use `http_proxy`, then `ALL_PROXY` /
-//!   `all_proxy`. Upper-case `HTTP_PROXY` is ignored, as curl does: CGI servers set it from
+//! - `no_proxy` / `NO_PROXY`: comma-separated host names (matching the name and its
+//!   subdomains; a leading `.` or `*.` is allowed), IP addresses, CIDR blocks
+//!   (`10.0.0.0/8`), or `*` for every host;
+//! - `https://` URLs use `https_proxy` / `HTTPS_PROXY`, then `all_proxy` / `ALL_PROXY`;
+//! - `http://` URLs (only with `allow_insecure_http`) use `http_proxy`, then `all_proxy` /
+//!   `ALL_PROXY`. Upper-case `HTTP_PROXY` is ignored, as curl does: CGI servers set it from
 //!   a request's `Proxy:` header ("httpoxy"), so an attacker could choose it.
+//! - Lower case first, as curl reads them. Only `http://` and `https://` proxies (HTTP
+//!   CONNECT) are supported; another scheme is refused rather than silently bypassed.
 //!
 //! A proxy URL's credentials are used for `Proxy-Authorization` and never shown: errors name
 //! the variable, not its value.
@@ -32,23 +35,29 @@ fn from_vars(
     if is_loopback(host) {
         return Ok(None);
     }
-    if let Some(list) = var("NO_PROXY").or_else(|| var("no_proxy")) {
+    if let Some(list) = var("no_proxy").or_else(|| var("NO_PROXY")) {
         if no_proxy_matches(&list, host) {
             return Ok(None);
         }
     }
     let names: &[&str] = match scheme {
-        "https" => &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"],
-        _ => &["http_proxy", "ALL_PROXY", "all_proxy"],
+        "https" => &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"],
+        _ => &["http_proxy", "all_proxy", "ALL_PROXY"],
     };
     let Some((name, url)) = names.iter().find_map(|&n| Some((n, var(n)?))) else {
         return Ok(None);
     };
-    ureq::Proxy::new(url.trim()).map(Some).map_err(|_| {
+    let invalid = || {
         Error::invalid_input(format!(
-            "{name} is not a valid proxy URL (http://, https://, socks5:// ...)"
+            "{name} is not a valid proxy URL: http://host:port or https://host:port \
+             (SOCKS is not supported)"
         ))
-    })
+    };
+    let proxy = ureq::Proxy::new(url.trim()).map_err(|_| invalid())?;
+    match proxy.protocol() {
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https => Ok(Some(proxy)),
+        _ => Err(invalid()),
+    }
 }
 
 /// `localhost`, 127.0.0.0/8 and `[::1]`: plain HTTP never leaves the machine there.
@@ -67,9 +76,13 @@ fn bare(host: &str) -> &str {
 
 fn no_proxy_matches(list: &str, host: &str) -> bool {
     let host = bare(host).trim_end_matches('.').to_ascii_lowercase();
+    let ip = host.parse::<IpAddr>().ok();
     list.split(',').map(str::trim).any(|entry| {
         if entry == "*" {
             return true;
+        }
+        if let (Some(ip), Some((net, bits))) = (ip, entry.split_once('/')) {
+            return in_block(ip, bare(net), bits);
         }
         let entry = entry.trim_start_matches("*.").trim_start_matches('.');
         let entry = bare(entry).trim_end_matches('.').to_ascii_lowercase();
@@ -77,11 +90,32 @@ fn no_proxy_matches(list: &str, host: &str) -> bool {
             return false;
         }
         host == entry
-            || (host.parse::<IpAddr>().is_err()
+            || (ip.is_none()
                 && host.len() > entry.len()
                 && host.ends_with(&entry)
                 && host.as_bytes()[host.len() - entry.len() - 1] == b'.')
     })
+}
+
+/// Whether `ip` is in the CIDR block `net`/`bits`.
+fn in_block(ip: IpAddr, net: &str, bits: &str) -> bool {
+    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    let prefix = |addr: u128, width: u32| match bits {
+        0 => 0,
+        b if b <= width => addr >> (width - b),
+        _ => u128::MAX, // never equal to a real prefix
+    };
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            bits <= 32 && prefix(u32::from(a).into(), 32) == prefix(u32::from(n).into(), 32)
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            bits <= 128 && prefix(u128::from(a), 128) == prefix(u128::from(n), 128)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -168,11 +202,30 @@ mod tests {
         assert!(with(" other.test , .tokens.test", "a.tokens.test"));
         assert!(with("*.tokens.test", "TOKENS.test"));
         assert!(with("10.0.0.1", "10.0.0.1"));
+        assert!(with("10.0.0.0/8", "10.200.3.4"));
+        assert!(with("fd00::/8", "[fd12::1]"));
+        assert!(!with("10.0.0.0/8", "11.0.0.1"));
+        assert!(!with("10.0.0.0/33", "10.0.0.1"));
         assert!(with("*", "anything.test"));
         assert!(!with("tokens.test", "mytokens.test"));
         assert!(!with("tokens.test", "tokens.test.evil"));
         assert!(!with("0.0.1", "10.0.0.1"));
         assert!(!with("", "tokens.test"));
+    }
+
+    #[test]
+    fn lower_case_comes_first_and_socks_is_refused() {
+        let vars = [
+            ("https_proxy", "http://low:1"),
+            ("HTTPS_PROXY", "http://up:2"),
+        ];
+        assert_eq!(proxy_for("https", "x.test", &vars).unwrap(), "low:1");
+        let socks = from_vars("https", "x.test", |name| {
+            (name == "ALL_PROXY").then(|| "socks5h://p:1080".to_owned())
+        });
+        let err = socks.unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
+        assert!(err.message().contains("ALL_PROXY") && err.message().contains("SOCKS"));
     }
 
     #[test]

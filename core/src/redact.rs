@@ -52,8 +52,10 @@ fn forms(value: &str) -> impl Iterator<Item = Zeroizing<String>> {
     let lower = Zeroizing::new(lower_hex_escapes(&percent));
     let json = Zeroizing::new(serde_json::to_string(value).unwrap_or_default());
     let json = Zeroizing::new(json.trim_matches('"').to_owned());
+    // Some encoders also escape `/`.
+    let json_slash = Zeroizing::new(json.replace('/', "\\/"));
     let base64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(value.as_bytes()));
-    [raw, percent, form, lower, json, base64].into_iter()
+    [raw, percent, form, lower, json, json_slash, base64].into_iter()
 }
 
 /// `%2F` as `%2f`.
@@ -138,7 +140,9 @@ mod tests {
         let lower = percent.to_lowercase();
         let json = serde_json::to_string(secret).unwrap();
         let json = json.trim_matches('"');
-        let text = format!("{secret} {percent} {form} {lower} {json} {token} Basic {basic}");
+        let json_slash = json.replace('/', "\\/");
+        let text =
+            format!("{secret} {percent} {form} {lower} {json} {json_slash} {token} Basic {basic}");
         let err = redact(server_error(&text), &[secret, token], Some(basic));
         let shown = [
             err.message(),
@@ -147,7 +151,7 @@ mod tests {
             err.error_uri().unwrap(),
         ];
         for field in shown {
-            let forms = [&percent, &form, &lower];
+            let forms = [&percent, &form, &lower, &json_slash];
             for hidden in [secret, token, basic, json]
                 .into_iter()
                 .chain(forms.map(|f| f.as_str()))

@@ -97,3 +97,28 @@ fn threads_share_one_client_over_independent_chains() {
         "connections are pooled, not opened per refresh"
     );
 }
+
+/// The transport holds a request's head to send it with the body in one write; past its
+/// buffer it must still send every byte, in order (plain HTTP and TLS).
+#[test]
+fn requests_larger_than_the_held_buffer_arrive_whole() {
+    let server = TokenServer::start();
+    let big_param = "p".repeat(20_000);
+    let big_header = "h".repeat(12_000);
+    let plain = format!("{}/big/ok/token", server.url());
+    let tls = format!("{}/big-tls/ok/token", server.https_url());
+    for (url, header) in [(&plain, ""), (&plain, big_header.as_str()), (&tls, "")] {
+        let mut builder = Client::builder(url.as_str()).ca_file(server.ca_file());
+        if !header.is_empty() {
+            builder = builder.header("x-extra", header);
+        }
+        let client = builder.build().unwrap();
+        let seed = format!("seed-big-{}-{}", url.len(), header.len());
+        let token = client
+            .refresh(&request(&seed).param("padding", big_param.as_str()))
+            .unwrap();
+        assert!(token.refresh_token_rotated());
+    }
+    let last = &server.stats("big")["last"];
+    assert_eq!(last["x-extra"].as_str().map(str::len), Some(12_000));
+}

@@ -1,5 +1,7 @@
 //! A private `redis-server` on a free loopback port, in a temporary directory, with no
-//! persistence: a restart comes back empty. The tests never touch any other Redis.
+//! persistence: a restart comes back empty. The tests never touch any other Redis. Under
+//! `make test` (`LEAK_DIR` set) what it held is saved there when it is dropped, for the leak
+//! scanner.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -80,6 +82,7 @@ impl RedisServer {
             let child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(["--rdbcompression", "no"])
                 .arg("--dir")
                 .arg(&self.dir)
                 .stdout(Stdio::null())
@@ -102,6 +105,15 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
+        if let Some(leak_dir) = std::env::var_os("LEAK_DIR") {
+            if self.child.is_some() && ask(self.port, b"SAVE\r\n", b"+OK\r\n") {
+                let kept = format!("redis-{}-{}.rdb", std::process::id(), self.port);
+                let _ = std::fs::copy(
+                    self.dir.join("dump.rdb"),
+                    PathBuf::from(leak_dir).join(kept),
+                );
+            }
+        }
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -115,17 +127,20 @@ fn free_port() -> u16 {
 fn wait_for_pong(port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-            let mut reply = [0u8; 7];
-            if stream.write_all(b"PING\r\n").is_ok()
-                && stream.read_exact(&mut reply).is_ok()
-                && &reply == b"+PONG\r\n"
-            {
-                return true;
-            }
+        if ask(port, b"PING\r\n", b"+PONG\r\n") {
+            return true;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// Sends one inline command; whether the answer is `expected`.
+fn ask(port: u16, command: &[u8], expected: &[u8]) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reply = vec![0u8; expected.len()];
+    stream.write_all(command).is_ok() && stream.read_exact(&mut reply).is_ok() && reply == expected
 }
