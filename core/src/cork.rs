@@ -44,8 +44,10 @@ pub(crate) struct Corked {
 impl Corked {
     fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
         let result = send(&mut *self.inner, &self.held, timeout);
-        // Zeroes the whole capacity and empties it.
-        self.held.zeroize();
+        // Only the bytes used: `held` never reallocates, so the rest was never written (or
+        // was wiped by an earlier flush).
+        self.held.as_mut_slice().zeroize();
+        self.held.clear();
         result
     }
 }
