@@ -1,7 +1,16 @@
-// ESM entry: the generated CommonJS loader, re-exported by name.
+// ESM entry: the generated CommonJS loader, re-exported by name. tests/esm.test.mjs fails
+// when the loader gains an export that is missing here.
 import { createRequire } from 'node:module'
 
 const native = createRequire(import.meta.url)('./index.js')
 
-export const { Client, Token, OAuthRefreshError, ERROR_CODES } = native
+export const {
+  Client,
+  ERROR_CODES,
+  FileStore,
+  OAuthRefreshError,
+  RedisStore,
+  Token,
+  TokenManager,
+} = native
 export default native
