@@ -456,6 +456,14 @@ int64_t oauth_refresh_error_retry_after_ms(const struct oauth_refresh_error *err
 const char *oauth_refresh_error_salvaged_refresh_token(const struct oauth_refresh_error *error);
 
 /**
+ * On `OAUTH_REFRESH_RESULT_STORE_FAILED` after a refresh: the new token, which the server
+ * issued but the store could not keep (its refresh token is the only valid one: store it
+ * yourself). NULL otherwise, or if `error` is NULL. It belongs to the error: read it with the
+ * token getters while the error lives, and do not free it.
+ */
+const struct oauth_refresh_token *oauth_refresh_error_token(const struct oauth_refresh_error *error);
+
+/**
  * Frees an error. Call exactly once, only with a pointer this library returned (or NULL,
  * which is ignored).
  */

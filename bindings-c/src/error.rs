@@ -5,6 +5,7 @@ use std::ffi::{c_char, CStr, CString};
 use oauth::{Error, ErrorCode, RefreshTokenState};
 
 use crate::ffi::{c_string, guard, ptr_or_null, SecretCString};
+use crate::token::oauth_refresh_token;
 
 /// What a call returned. Values are stable and never reused.
 #[repr(C)]
@@ -114,6 +115,7 @@ pub struct oauth_refresh_error {
     error_uri: Option<CString>,
     retry_after_ms: i64,
     salvaged_refresh_token: Option<SecretCString>,
+    token: Option<Box<oauth_refresh_token>>,
 }
 
 impl oauth_refresh_error {
@@ -140,6 +142,7 @@ impl oauth_refresh_error {
             error_uri: None,
             retry_after_ms: -1,
             salvaged_refresh_token: None,
+            token: None,
         }
     }
 }
@@ -179,6 +182,7 @@ impl From<&Error> for Box<oauth_refresh_error> {
                 .retry_after()
                 .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             salvaged_refresh_token: e.salvaged_refresh_token().and_then(SecretCString::new),
+            token: e.token().and_then(oauth_refresh_token::new).map(Box::new),
         })
     }
 }
@@ -283,6 +287,22 @@ pub extern "C" fn oauth_refresh_error_salvaged_refresh_token(
         unsafe { error.as_ref() }
             .and_then(|e| e.salvaged_refresh_token.as_ref())
             .map_or(std::ptr::null(), SecretCString::as_ptr)
+    })
+}
+
+/// On `OAUTH_REFRESH_RESULT_STORE_FAILED` after a refresh: the new token, which the server
+/// issued but the store could not keep (its refresh token is the only valid one: store it
+/// yourself). NULL otherwise, or if `error` is NULL. It belongs to the error: read it with the
+/// token getters while the error lives, and do not free it.
+#[no_mangle]
+pub extern "C" fn oauth_refresh_error_token(
+    error: *const oauth_refresh_error,
+) -> *const oauth_refresh_token {
+    guard(std::ptr::null(), || {
+        // SAFETY: NULL or a live error from this library.
+        unsafe { error.as_ref() }
+            .and_then(|e| e.token.as_deref())
+            .map_or(std::ptr::null(), |t| t as *const oauth_refresh_token)
     })
 }
 

@@ -146,6 +146,12 @@ static void store_failure(const char *dir) {
   oauth_refresh_result r = oauth_refresh_manager_token(manager, &token, &error);
   CHECK(r == OAUTH_REFRESH_RESULT_STORE_FAILED && token == NULL, "store_failed, got %s", oauth_refresh_result_name((uint32_t)r));
   CHECK(error != NULL && strstr(oauth_refresh_error_message(error), "could not be stored") != NULL, "message");
+  /* The new token the store could not keep is in the error: its refresh token is current. */
+  const oauth_refresh_token *kept = oauth_refresh_error_token(error);
+  CHECK(kept != NULL && oauth_refresh_token_refresh_token_rotated(kept), "the error holds the new token");
+  CHECK(kept != NULL && server_current_is("seed-c-mgr-fail", oauth_refresh_token_refresh_token(kept)),
+        "its refresh token is the server's current one");
+  CHECK(oauth_refresh_error_token(NULL) == NULL, "NULL error, NULL token");
   oauth_refresh_error_free(error);
   rmdir(lock);
   oauth_refresh_manager_free(manager);

@@ -14,6 +14,7 @@ use napi_derive::napi;
 pub fn init(mut exports: Object, env: Env) -> Result<()> {
     error::guard(&env, error::NOT_SENT, || {
         error::install(&env, &mut exports)?;
+        token::install_inspect(&env, &exports)?;
         exports.set_named_property("ERROR_CODES", error::all_codes())
     })
 }

@@ -107,7 +107,8 @@ impl Token {
             Ok(serde_json::json!({
                 "tokenType": self.0.token_type(),
                 "expiresIn": self.0.expires_in(),
-                "expiresAt": self.0.expires_at_unix().map(|s| s * 1000.0),
+                // Whole milliseconds, as the `expiresAt` Date holds them.
+                "expiresAt": self.0.expires_at_unix().map(|s| (s * 1000.0).floor()),
                 "refreshTokenRotated": self.0.refresh_token_rotated(),
                 "scope": self.0.scope(),
                 "createdAt": self.0.created_at(),
@@ -129,4 +130,13 @@ impl Token {
             ))
         })
     }
+}
+
+/// Makes `console.log(token)` and `util.inspect(token)` show the fields `toJSON` gives (no
+/// secret), `expiresAt` as a `Date`: a native class has no own fields, so they would print
+/// `Token {}`.
+pub fn install_inspect(env: &Env, exports: &Object) -> Result<()> {
+    let class: Unknown = exports.get_named_property("Token")?;
+    let install: Function<Unknown, ()> = env.run_script(include_str!("token_inspect.js"))?;
+    install.call(class)
 }

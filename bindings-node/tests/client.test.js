@@ -49,6 +49,20 @@ test('inspect, JSON.stringify and String() show no secret', async () => {
   assert.match(JSON.stringify(token), /"tokenType":"Bearer"/)
 })
 
+test('console.log shows what a token is, and JSON gives whole milliseconds', async () => {
+  const client = new Client({ tokenUrl: `${server.url}/node-inspect/ok/token` })
+  const token = await client.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-inspect' })
+  const shown = util.inspect(token)
+  assert.match(shown, /^Token \{/)
+  assert.match(shown, /tokenType: 'Bearer'/)
+  assert.match(shown, /expiresIn: 7200/)
+  assert.match(shown, new RegExp(`expiresAt: ${token.expiresAt.toISOString().replace(/[.]/g, '[.]')}`))
+  assert.ok(!shown.includes(token.accessToken) && !shown.includes(token.refreshToken), 'a secret was shown')
+  const { expiresAt } = JSON.parse(JSON.stringify(token))
+  assert.ok(Number.isInteger(expiresAt), 'expiresAt is whole milliseconds')
+  assert.equal(expiresAt, token.expiresAt.getTime())
+})
+
 test('wrong argument types are TypeErrors that do not echo the value', async () => {
   const client = new Client({ tokenUrl: `${server.url}/node-types/ok/token` })
   const calls = [

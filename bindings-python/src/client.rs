@@ -190,7 +190,7 @@ impl Client {
                 scope,
             )?;
             let client = self.0.clone();
-            in_background(py, move || client.refresh(&request))
+            in_background(py, Answer::Token, move || client.refresh(&request))
         })
     }
 
@@ -219,7 +219,7 @@ impl Client {
         guarded(py, || {
             let request = SystemAccessTokenRequest::new(client_id, client_secret);
             let client = self.0.clone();
-            in_background(py, move || client.system_access(&request))
+            in_background(py, Answer::Token, move || client.system_access(&request))
         })
     }
 
@@ -280,18 +280,30 @@ enum Stage {
 /// awaiting task is cancelled, `_asyncio.run` calls `cancel()`: the job is dropped unsent if
 /// it had not started, and awaited to the end (its token kept) if it had.
 #[pyclass(frozen, module = "oauth_refresh._native")]
-struct Job(Mutex<Stage>);
+struct Job {
+    stage: Mutex<Stage>,
+    answer: Answer,
+}
+
+/// What an awaited job resolves to.
+#[derive(Clone, Copy)]
+pub enum Answer {
+    /// The `Token`.
+    Token,
+    /// Only its access token, a `str` (as `TokenManager.access_token()` returns).
+    AccessToken,
+}
 
 impl Job {
     fn stage(&self) -> std::sync::MutexGuard<'_, Stage> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.stage.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 #[pymethods]
 impl Job {
     /// Runs the exchange; `None` if the job was cancelled before it started.
-    fn __call__(&self, py: Python<'_>) -> PyResult<Option<Token>> {
+    fn __call__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let work = {
             let mut stage = self.stage();
             match std::mem::replace(&mut *stage, Stage::Started) {
@@ -305,11 +317,12 @@ impl Job {
                 }
             }
         };
-        guarded(py, || {
-            py.detach(work)
-                .map(|t| Some(Token(t)))
-                .map_err(|e| to_pyerr(py, &e))
-        })
+        let token = guarded(py, || py.detach(work).map_err(|e| to_pyerr(py, &e)))?;
+        let answer = match self.answer {
+            Answer::Token => Token(token).into_pyobject(py)?.into_any().unbind(),
+            Answer::AccessToken => PyString::new(py, token.access_token()).into_any().unbind(),
+        };
+        Ok(Some(answer))
     }
 
     /// True if the job had not started: it never will, and nothing was sent. False if it
@@ -333,9 +346,13 @@ impl Job {
 /// cleanly with the interpreter.
 pub fn in_background<'py>(
     py: Python<'py>,
+    answer: Answer,
     work: impl FnOnce() -> Result<oauth_refresh::Token, oauth_refresh::Error> + Send + 'static,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let job = Job(Mutex::new(Stage::Waiting(Box::new(work))));
+    let job = Job {
+        stage: Mutex::new(Stage::Waiting(Box::new(work))),
+        answer,
+    };
     RUN.import(py, "oauth_refresh._asyncio", "run")?
         .call1((job,))
 }

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::client::Client;
+use crate::client::{in_background, Answer};
 use crate::error::{guarded, to_pyerr};
 use crate::token::Token;
 
@@ -188,12 +189,20 @@ impl TokenManager {
         })
     }
 
-    /// `access_token` as a coroutine, resolving to the current `Token`; the refresh runs on a
-    /// worker thread. Cancellation as for `Client.refresh_async`.
+    /// `access_token` as a coroutine, resolving to the access token (a `str`); the refresh
+    /// runs on a worker thread. Cancellation as for `Client.refresh_async`.
     fn access_token_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.0.clone();
         guarded(py, || {
-            crate::client::in_background(py, move || manager.token())
+            in_background(py, Answer::AccessToken, move || manager.token())
+        })
+    }
+
+    /// `token` as a coroutine, resolving to the current `Token`.
+    fn token_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.0.clone();
+        guarded(py, || {
+            in_background(py, Answer::Token, move || manager.token())
         })
     }
 

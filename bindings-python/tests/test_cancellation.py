@@ -36,7 +36,7 @@ def test_manager_async_cancelled_after_start_keeps_the_token(server):
     manager = oar.TokenManager(client, "app", "secret-app", f"seed-{scope}")
 
     async def main():
-        task = asyncio.create_task(manager.access_token_async())
+        task = asyncio.create_task(manager.token_async())
         await asyncio.sleep(0.3)
         task.cancel()
         return await task

@@ -51,9 +51,13 @@ def test_on_refresh_and_async(server):
     seen = []
     client = oar.Client(f"{server.url}/py-mgr-hook/ok/token")
     manager = oar.TokenManager(client, "app", "secret-app", "seed-py-mgr-hook", on_refresh=seen.append)
-    token = asyncio.run(manager.access_token_async())
+    token = asyncio.run(manager.token_async())
     assert [t.refresh_token for t in seen] == [token.refresh_token]
     assert manager.token().access_token == token.access_token
+    # Like access_token(), its coroutine gives the string; both forms agree.
+    access = asyncio.run(manager.access_token_async())
+    assert isinstance(access, str)
+    assert access == manager.access_token() == token.access_token
     assert server.token_requests("py-mgr-hook") == 1
 
 

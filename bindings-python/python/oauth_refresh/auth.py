@@ -68,9 +68,9 @@ class HttpxAuth(_HttpxAuthBase):
             yield request
 
     async def async_auth_flow(self, request: "httpx.Request") -> AsyncGenerator["httpx.Request", "httpx.Response"]:
-        request.headers["Authorization"] = _bearer((await self.manager.access_token_async()).access_token)
+        request.headers["Authorization"] = _bearer(await self.manager.access_token_async())
         response = yield request
         if response.status_code == 401:
             self.manager.invalidate()
-            request.headers["Authorization"] = _bearer((await self.manager.access_token_async()).access_token)
+            request.headers["Authorization"] = _bearer(await self.manager.access_token_async())
             yield request
