@@ -30,7 +30,7 @@ export declare class OAuthRefreshError extends Error {
   /** How long the server asked to wait, in milliseconds. */
   readonly retryAfterMs: number | null
   /** On `INVALID_RESPONSE`: a new refresh token found in the broken response. Store it. */
-  readonly refreshToken: string | null
+  readonly salvagedRefreshToken: string | null
   /** On `STORE_FAILED` after a refresh: the new token the store could not keep. Store it. */
   readonly token: Token | null
 }

@@ -5,15 +5,15 @@
     constructor(message, fields) {
       super(message)
       this.name = 'OAuthRefreshError'
-      const { refreshToken, token, ...visible } = fields
+      const { salvagedRefreshToken, token, ...visible } = fields
       Object.assign(this, visible)
       // A salvaged refresh token, or the new token a store could not keep, is readable but
       // never shown by util.inspect or JSON.stringify.
-      Object.defineProperty(this, 'refreshToken', { value: refreshToken, enumerable: false })
+      Object.defineProperty(this, 'salvagedRefreshToken', { value: salvagedRefreshToken, enumerable: false })
       Object.defineProperty(this, 'token', { value: token, enumerable: false })
     }
   }
-  const make = (message, code, refreshTokenState, retryable, status, error, errorDescription, errorUri, retryAfterMs, refreshToken, token) =>
+  const make = (message, code, refreshTokenState, retryable, status, error, errorDescription, errorUri, retryAfterMs, salvagedRefreshToken, token) =>
     new OAuthRefreshError(message, {
       code,
       refreshTokenState,
@@ -23,7 +23,7 @@
       errorDescription,
       errorUri,
       retryAfterMs,
-      refreshToken,
+      salvagedRefreshToken,
       token,
     })
   return [OAuthRefreshError, make]

@@ -49,7 +49,7 @@ function checkNothingLeaks(error, r) {
   const secrets = {
     'the client secret': r.client_secret,
     'the refresh token sent': r.refresh_token,
-    'the salvaged refresh token': error.refreshToken,
+    'the salvaged refresh token': error.salvagedRefreshToken,
   }
   const fields = {
     'the message': `${error} ${util.inspect(error)} ${JSON.stringify(error)}`,
@@ -161,11 +161,11 @@ for (const kase of cases) {
       assert.equal(error.retryAfterMs, want.retry_after_s === null ? null : want.retry_after_s * 1000)
       if ('error_description' in want) assert.equal(error.errorDescription, want.error_description)
       if (want.salvaged_refresh_token) {
-        assert.ok(error.refreshToken, 'a refresh token salvaged')
-        const current = (await server.currentRefreshToken(r.refresh_token)) === error.refreshToken
+        assert.ok(error.salvagedRefreshToken, 'a refresh token salvaged')
+        const current = (await server.currentRefreshToken(r.refresh_token)) === error.salvagedRefreshToken
         assert.ok(current, "the salvaged refresh token is the server's current one")
       } else {
-        assert.ok(error.refreshToken === null, 'no refresh token salvaged')
+        assert.ok(error.salvagedRefreshToken === null, 'no refresh token salvaged')
       }
     }
     if (kase.requests !== null) assert.equal(await server.tokenRequests(scope), kase.requests)

@@ -89,7 +89,7 @@ fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     exc.setattr("error_description", err.error_description())?;
     exc.setattr("error_uri", err.error_uri())?;
     exc.setattr("retry_after", err.retry_after().map(|d| d.as_secs_f64()))?;
-    exc.setattr("refresh_token", err.salvaged_refresh_token())?;
+    exc.setattr("salvaged_refresh_token", err.salvaged_refresh_token())?;
     // On store_failed: the new token the store could not keep.
     match err.token() {
         Some(token) => exc.setattr("token", crate::token::Token(token.clone()))?,

@@ -130,11 +130,11 @@ def check_error(server, err, want, sent):
     if "error_description" in want:
         assert err.error_description == want["error_description"]
     if want["salvaged_refresh_token"]:
-        assert err.refresh_token is not None
-        current = server.current_refresh_token(sent.refresh_token) == err.refresh_token
+        assert err.salvaged_refresh_token is not None
+        current = server.current_refresh_token(sent.refresh_token) == err.salvaged_refresh_token
         assert current, "the salvaged refresh token is the server's current one"
     else:
-        assert err.refresh_token is None, "no refresh token salvaged"
+        assert err.salvaged_refresh_token is None, "no refresh token salvaged"
 
 
 def check_nothing_leaks(err, sent):
@@ -144,7 +144,7 @@ def check_nothing_leaks(err, sent):
     named = {
         "the client secret": sent.client_secret,
         "the refresh token sent": sent.refresh_token,
-        "the salvaged refresh token": err.refresh_token,
+        "the salvaged refresh token": err.salvaged_refresh_token,
     }
     fields = {
         "the message": f"{err} {err!r} {err.args}",

@@ -79,8 +79,8 @@ def test_salvaged_refresh_token_is_the_servers_current_one(server):
     client = oar.Client(f"{server.url}/py-salvage/fault=truncated/token")
     with pytest.raises(oar.InvalidResponseError) as info:
         client.refresh("app", "secret-app", "seed-py-salvage")
-    assert info.value.refresh_token == server.current_refresh_token("seed-py-salvage")
-    assert info.value.refresh_token not in str(info.value)
+    assert info.value.salvaged_refresh_token == server.current_refresh_token("seed-py-salvage")
+    assert info.value.salvaged_refresh_token not in str(info.value)
 
 
 

@@ -4,7 +4,7 @@ subclass, and some also inherit the builtin of the same meaning.
 ``str()`` and ``repr()`` never contain a secret. ``refresh_token_state`` says what the failure
 means for the refresh token that was sent: ``"unused"`` (safe to retry with it), ``"rejected"``
 (authorize again) or ``"unknown"`` (it may have been consumed). On ``InvalidResponseError``,
-``refresh_token`` holds a new refresh token found in the broken response: store it. On
+``salvaged_refresh_token`` holds a new refresh token found in the broken response: store it. On
 ``StoreFailedError`` after a refresh, ``token`` holds the new token the store could not keep.
 """
 
@@ -29,7 +29,7 @@ class OAuthRefreshError(Exception):
     error_description: Optional[str] = None
     error_uri: Optional[str] = None
     retry_after: Optional[float] = None
-    refresh_token: Optional[str] = None
+    salvaged_refresh_token: Optional[str] = None
     token: "Optional[Token]" = None
 
     def __repr__(self) -> str:
