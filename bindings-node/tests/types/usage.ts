@@ -21,7 +21,7 @@ async function main(): Promise<string> {
       const kept: Token | null = e.token
       const code: OAuthRefreshErrorCode = e.code
       const internal: boolean = code === 'INTERNAL' && ERROR_CODES.includes(code)
-      return `${code} ${internal} ${state} ${e.retryable} ${e.status} ${e.error} ${e.errorDescription} ${e.errorUri} ${wait} ${e.refreshToken} ${kept?.tokenType}`
+      return `${code} ${internal} ${state} ${e.retryable} ${e.status} ${e.error} ${e.errorDescription} ${e.errorUri} ${wait} ${e.salvagedRefreshToken} ${kept?.tokenType}`
     }
     throw e
   }
