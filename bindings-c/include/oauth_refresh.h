@@ -431,17 +431,17 @@ uint16_t oauth_refresh_error_status(const struct oauth_refresh_error *error);
 /**
  * The server's `error`, or NULL. Valid until the error is freed.
  */
-const char *oauth_refresh_error_server_error(const struct oauth_refresh_error *error);
+const char *oauth_refresh_error_error(const struct oauth_refresh_error *error);
 
 /**
  * The server's `error_description`, or NULL. Valid until the error is freed.
  */
-const char *oauth_refresh_error_description(const struct oauth_refresh_error *error);
+const char *oauth_refresh_error_error_description(const struct oauth_refresh_error *error);
 
 /**
  * The server's `error_uri`, or NULL. Valid until the error is freed.
  */
-const char *oauth_refresh_error_uri(const struct oauth_refresh_error *error);
+const char *oauth_refresh_error_error_uri(const struct oauth_refresh_error *error);
 
 /**
  * How long the server asked to wait, in milliseconds, or -1.

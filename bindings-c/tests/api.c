@@ -85,8 +85,8 @@ static void null_arguments(void) {
   CHECK(oauth_refresh_token_expires_in(NULL) == -1 && oauth_refresh_token_expires_at_ms(NULL) == -1, "getter");
   CHECK(oauth_refresh_token_created_at(NULL) == -1 && !oauth_refresh_token_refresh_token_rotated(NULL), "getter");
   CHECK(oauth_refresh_error_code(NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "error getter");
-  CHECK(oauth_refresh_error_message(NULL) == NULL && oauth_refresh_error_server_error(NULL) == NULL, "error getter");
-  CHECK(oauth_refresh_error_description(NULL) == NULL && oauth_refresh_error_uri(NULL) == NULL, "error getter");
+  CHECK(oauth_refresh_error_message(NULL) == NULL && oauth_refresh_error_error(NULL) == NULL, "error getter");
+  CHECK(oauth_refresh_error_error_description(NULL) == NULL && oauth_refresh_error_error_uri(NULL) == NULL, "error getter");
   CHECK(oauth_refresh_error_salvaged_refresh_token(NULL) == NULL, "error getter");
   CHECK(oauth_refresh_error_status(NULL) == 0 && oauth_refresh_error_retry_after_ms(NULL) == -1, "error getter");
   CHECK(!oauth_refresh_error_retryable(NULL), "error getter");

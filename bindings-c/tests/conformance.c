@@ -212,9 +212,9 @@ static void check_nothing_leaks(const conformance_case *c, const oauth_refresh_e
   };
   const char *fields[][2] = {
       {"the message", oauth_refresh_error_message(e)},
-      {"error", oauth_refresh_error_server_error(e)},
-      {"error_description", oauth_refresh_error_description(e)},
-      {"error_uri", oauth_refresh_error_uri(e)},
+      {"error", oauth_refresh_error_error(e)},
+      {"error_description", oauth_refresh_error_error_description(e)},
+      {"error_uri", oauth_refresh_error_error_uri(e)},
   };
   for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
     for (size_t s = 0; s < sizeof secrets / sizeof secrets[0]; s++) {
@@ -237,11 +237,11 @@ static void check_error(const conformance_case *c, oauth_refresh_result result, 
   CHECK(strcmp(state_name(oauth_refresh_error_refresh_token_state(e)), c->state) == 0, "%s: state", c->name);
   CHECK(oauth_refresh_error_status(e) == c->status, "%s: status %u", c->name, oauth_refresh_error_status(e));
   CHECK(oauth_refresh_error_retryable(e) == (c->retryable != 0), "%s: retryable", c->name);
-  const char *server_error = oauth_refresh_error_server_error(e);
+  const char *server_error = oauth_refresh_error_error(e);
   CHECK(c->server_error == NULL ? server_error == NULL : (server_error && strcmp(server_error, c->server_error) == 0),
         "%s: server error", c->name);
   if (c->check_error_description) {
-    const char *description = oauth_refresh_error_description(e);
+    const char *description = oauth_refresh_error_error_description(e);
     CHECK(c->error_description == NULL ? description == NULL
                                        : (description && strcmp(description, c->error_description) == 0),
           "%s: error_description", c->name);
