@@ -156,8 +156,9 @@ typedef struct oauth_refresh_token oauth_refresh_token;
 
 /**
  * Client options. Start from oauth_refresh_client_options_default() or
- * oauth_refresh_gusto_options() and change fields. Strings are borrowed only for the
- * duration of oauth_refresh_client_new(); NULL means "the default".
+ * oauth_refresh_gusto_options(), which fill in every default, and change fields. Strings
+ * are borrowed only for the duration of oauth_refresh_client_new(); a NULL string means
+ * "the default".
  */
 typedef struct oauth_refresh_client_options {
   /**
@@ -165,19 +166,25 @@ typedef struct oauth_refresh_client_options {
    */
   const char *token_url;
   /**
-   * `"form"` (default) or `"json"`.
+   * `"form"` (default) or `"json"`. The Gusto preset always sends JSON: with
+   * `gusto_environment` set, anything but NULL or `"json"` is
+   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
    */
   const char *body_encoding;
   /**
-   * `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body).
+   * `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body). The Gusto
+   * preset always posts the credentials: with `gusto_environment` set, anything but NULL
+   * or `"post"` is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
    */
   const char *client_auth;
   /**
-   * Deadline for a whole refresh, retries included, in ms; 0 means 30000.
+   * Deadline for a whole refresh, retries included, in ms (default 30000). 0 is
+   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`: it would fail every call.
    */
   uint64_t timeout_ms;
   /**
-   * Deadline for opening a connection, in ms; 0 means 10000.
+   * Deadline for opening a connection, in ms (default 10000). 0 is
+   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
    */
   uint64_t connect_timeout_ms;
   /**
@@ -258,8 +265,9 @@ typedef struct oauth_refresh_request {
 typedef void (*oauth_refresh_on_refresh)(void *user_data, const struct oauth_refresh_token *token);
 
 /**
- * Manager options; start from oauth_refresh_manager_options_default(). Strings are
- * borrowed for the duration of oauth_refresh_manager_new().
+ * Manager options; start from oauth_refresh_manager_options_default(), which fills in every
+ * default, then change fields. Strings are borrowed for the duration of
+ * oauth_refresh_manager_new().
  */
 typedef struct oauth_refresh_manager_options {
   /**
@@ -275,13 +283,19 @@ typedef struct oauth_refresh_manager_options {
    */
   const char *refresh_token;
   /**
-   * A JSON file shared by the processes of this host (a FileStore), or NULL to keep the
-   * token in memory. Ignored when `store` is set.
+   * Sent as `scope` with every refresh (a narrower scope), or NULL to send none.
    */
-  const char *file_path;
+  const char *scope;
   /**
-   * A store from oauth_refresh_store_file_new() or oauth_refresh_store_redis_new(), or
-   * NULL. The manager keeps its own reference.
+   * Sent as `redirect_uri` with every refresh (Gusto: the one set up in the Developer
+   * Portal), or NULL to send none.
+   */
+  const char *redirect_uri;
+  /**
+   * Where the token is kept: a store from oauth_refresh_store_file_new() (one host) or
+   * oauth_refresh_store_redis_new() (many hosts), or NULL to keep it in this manager's
+   * memory. The manager keeps its own reference: the store may be freed after
+   * oauth_refresh_manager_new().
    */
   const struct oauth_refresh_store *store;
   /**
@@ -290,7 +304,8 @@ typedef struct oauth_refresh_manager_options {
    */
   bool refresh_without_store;
   /**
-   * Refresh at least this long before expiry, in ms; 0 means 30000.
+   * Refresh at least this long before expiry, in ms (default 30000). 0 is a valid
+   * value: refresh only when 10 % of the lifetime (plus jitter) is left.
    */
   uint64_t min_window_ms;
   /**
@@ -304,8 +319,8 @@ typedef struct oauth_refresh_manager_options {
 } oauth_refresh_manager_options;
 
 /**
- * Store options; start from oauth_refresh_store_options_default(). Strings are borrowed for
- * the duration of the call that takes them.
+ * Store options; start from oauth_refresh_store_options_default(), which fills in every
+ * default. Strings are borrowed for the duration of the call that takes them.
  */
 typedef struct oauth_refresh_store_options {
   /**
@@ -325,7 +340,8 @@ typedef struct oauth_refresh_store_options {
    */
   const char *encryption_key;
   /**
-   * Redis only: how long to wait to connect and for each answer, in ms; 0 means 2000.
+   * Redis only: how long to wait to connect and for each answer, in ms (default 2000).
+   * 0 is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
    */
   uint64_t timeout_ms;
 } oauth_refresh_store_options;
@@ -476,7 +492,8 @@ void oauth_refresh_error_free(struct oauth_refresh_error *error);
 const char *oauth_refresh_result_name(uint32_t result);
 
 /**
- * Options with every default (fill in `client_id` and `client_secret`).
+ * Options with every default, taken from the core (fill in `client_id` and
+ * `client_secret`).
  */
 struct oauth_refresh_manager_options oauth_refresh_manager_options_default(void);
 
@@ -510,6 +527,36 @@ __attribute__((warn_unused_result))
 enum oauth_refresh_result oauth_refresh_manager_token(const struct oauth_refresh_manager *manager,
                                                       struct oauth_refresh_token **token_out,
                                                       struct oauth_refresh_error **error_out);
+
+/**
+ * The current access token, refreshed first if needed (blocking): as
+ * oauth_refresh_manager_token(), but only the access token. On success writes
+ * `*access_token_out`, a copy the caller owns: free it exactly once with
+ * oauth_refresh_string_free(), which wipes it. On failure writes `*error_out` if not NULL
+ * (free it exactly once with oauth_refresh_error_free()).
+ *
+ * # Safety
+ * `manager` is a live manager; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_manager_access_token(const struct oauth_refresh_manager *manager,
+                                                             char **access_token_out,
+                                                             struct oauth_refresh_error **error_out);
+
+/**
+ * The manager's counters since it was created: refreshes it performed, tokens it adopted
+ * from the store because another process refreshed first, and refreshes that failed. On
+ * success writes all three; `OAUTH_REFRESH_RESULT_NULL_ARGUMENT` (writing nothing) if any
+ * pointer is NULL.
+ *
+ * # Safety
+ * `manager` is NULL or a live manager; the out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_manager_stats(const struct oauth_refresh_manager *manager,
+                                                      uint64_t *refreshes_out,
+                                                      uint64_t *adoptions_out,
+                                                      uint64_t *failures_out);
 
 /**
  * Marks the token stale (say, after the API answered 401): the next call refreshes.
@@ -634,6 +681,24 @@ const char *oauth_refresh_token_id_token(const struct oauth_refresh_token *token
  * token is freed.
  */
 const char *oauth_refresh_token_extra_json(const struct oauth_refresh_token *token);
+
+/**
+ * True when the access token expires within `leeway_ms` milliseconds from now (0: has
+ * expired). False for a token without a known expiry. True if `token` is NULL: no token is
+ * no usable token.
+ */
+bool oauth_refresh_token_is_expired(const struct oauth_refresh_token *token, uint64_t leeway_ms);
+
+/**
+ * Frees a string this library handed to the caller (from
+ * oauth_refresh_manager_access_token()) and wipes it. Call exactly once per string, or
+ * with NULL, which is ignored. Never pass a string a getter returned: those belong to
+ * their object.
+ *
+ * # Safety
+ * `string` is NULL or a string this library handed over for the caller to free.
+ */
+void oauth_refresh_string_free(char *string);
 
 /**
  * Frees a token and wipes its secrets. Call exactly once, only with a pointer this library

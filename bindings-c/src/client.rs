@@ -14,19 +14,26 @@ use crate::ffi::{boundary, opt_str, req_str, Refusal, Sends};
 use crate::token::oauth_refresh_token;
 
 /// Client options. Start from oauth_refresh_client_options_default() or
-/// oauth_refresh_gusto_options() and change fields. Strings are borrowed only for the
-/// duration of oauth_refresh_client_new(); NULL means "the default".
+/// oauth_refresh_gusto_options(), which fill in every default, and change fields. Strings
+/// are borrowed only for the duration of oauth_refresh_client_new(); a NULL string means
+/// "the default".
 #[repr(C)]
 pub struct oauth_refresh_client_options {
     /// The token endpoint URL. Required unless `gusto_environment` is set.
     pub token_url: *const c_char,
-    /// `"form"` (default) or `"json"`.
+    /// `"form"` (default) or `"json"`. The Gusto preset always sends JSON: with
+    /// `gusto_environment` set, anything but NULL or `"json"` is
+    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
     pub body_encoding: *const c_char,
-    /// `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body).
+    /// `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body). The Gusto
+    /// preset always posts the credentials: with `gusto_environment` set, anything but NULL
+    /// or `"post"` is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
     pub client_auth: *const c_char,
-    /// Deadline for a whole refresh, retries included, in ms; 0 means 30000.
+    /// Deadline for a whole refresh, retries included, in ms (default 30000). 0 is
+    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT`: it would fail every call.
     pub timeout_ms: u64,
-    /// Deadline for opening a connection, in ms; 0 means 10000.
+    /// Deadline for opening a connection, in ms (default 10000). 0 is
+    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
     pub connect_timeout_ms: u64,
     /// Retries after the first attempt, only where safe; negative means the default (2).
     pub max_retries: i32,
@@ -71,6 +78,11 @@ pub struct oauth_refresh_request {
 /// free with oauth_refresh_client_free() once no thread uses it.
 pub struct oauth_refresh_client(pub(crate) std::sync::Arc<oauth::Client>);
 
+/// The core's `ClientBuilder` defaults, which it does not expose; a unit test below fails
+/// if they drift apart.
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
+
 /// Options with every default (an RFC 6749 endpoint; set `token_url`).
 #[no_mangle]
 pub extern "C" fn oauth_refresh_client_options_default() -> oauth_refresh_client_options {
@@ -78,8 +90,8 @@ pub extern "C" fn oauth_refresh_client_options_default() -> oauth_refresh_client
         token_url: std::ptr::null(),
         body_encoding: std::ptr::null(),
         client_auth: std::ptr::null(),
-        timeout_ms: 0,
-        connect_timeout_ms: 0,
+        timeout_ms: DEFAULT_TIMEOUT_MS,
+        connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
         max_retries: -1,
         allow_insecure_http: false,
         ca_file: std::ptr::null(),
@@ -108,14 +120,6 @@ pub extern "C" fn oauth_refresh_gusto_options(
     }
 }
 
-fn millis(value: u64, default: Duration) -> Duration {
-    if value == 0 {
-        default
-    } else {
-        Duration::from_millis(value)
-    }
-}
-
 /// # Safety
 /// Every pointer in `o` is NULL or valid as documented on the struct.
 unsafe fn build(
@@ -124,8 +128,33 @@ unsafe fn build(
     let input = |message: &str| -> Box<oauth_refresh_error> {
         (&oauth::Error::invalid_input(message)).into()
     };
+    let body_encoding = match unsafe { opt_str(o.body_encoding, "body_encoding") }? {
+        Some(v) => Some(
+            BodyEncoding::parse(v)
+                .ok_or_else(|| input("body_encoding must be \"form\" or \"json\""))?,
+        ),
+        None => None,
+    };
+    let client_auth = match unsafe { opt_str(o.client_auth, "client_auth") }? {
+        Some(v) => Some(
+            ClientAuth::parse(v)
+                .ok_or_else(|| input("client_auth must be \"basic\" or \"post\""))?,
+        ),
+        None => None,
+    };
     let mut builder = match unsafe { opt_str(o.gusto_environment, "gusto_environment") }? {
         Some(env) => {
+            // The preset fixes both; a caller asking for something else must hear so.
+            if body_encoding.is_some_and(|e| e != BodyEncoding::Json) {
+                return Err(input(
+                    "the Gusto preset sends a JSON body: body_encoding must be NULL or \"json\"",
+                ));
+            }
+            if client_auth.is_some_and(|a| a != ClientAuth::Post) {
+                return Err(input(
+                    "the Gusto preset sends the credentials in the body: client_auth must be NULL or \"post\"",
+                ));
+            }
             let env = GustoEnvironment::from_str(env).map_err(|e| Box::from(&e))?;
             let mut b = oauth::Client::gusto(env);
             if let Some(v) = unsafe { opt_str(o.gusto_api_version, "gusto_api_version") }? {
@@ -136,25 +165,19 @@ unsafe fn build(
         None => {
             let url = unsafe { req_str(o.token_url, "options->token_url") }?;
             let mut b = oauth::Client::builder(url);
-            if let Some(v) = unsafe { opt_str(o.body_encoding, "body_encoding") }? {
-                b = b.body_encoding(
-                    BodyEncoding::parse(v)
-                        .ok_or_else(|| input("body_encoding must be \"form\" or \"json\""))?,
-                );
+            if let Some(e) = body_encoding {
+                b = b.body_encoding(e);
             }
-            if let Some(v) = unsafe { opt_str(o.client_auth, "client_auth") }? {
-                b = b.client_auth(
-                    ClientAuth::parse(v)
-                        .ok_or_else(|| input("client_auth must be \"basic\" or \"post\""))?,
-                );
+            if let Some(a) = client_auth {
+                b = b.client_auth(a);
             }
             b
         }
     };
     builder = builder
         .surface("c")
-        .timeout(millis(o.timeout_ms, Duration::from_secs(30)))
-        .connect_timeout(millis(o.connect_timeout_ms, Duration::from_secs(10)))
+        .timeout(Duration::from_millis(o.timeout_ms))
+        .connect_timeout(Duration::from_millis(o.connect_timeout_ms))
         .allow_insecure_http(o.allow_insecure_http);
     if let Ok(retries) = u32::try_from(o.max_retries) {
         builder = builder.max_retries(retries);
@@ -319,7 +342,7 @@ pub extern "C" fn oauth_refresh_version() -> *const c_char {
 
 #[cfg(test)]
 mod tests {
-    use super::deliver;
+    use super::{deliver, oauth_refresh_client_options_default};
     use crate::error::{
         oauth_refresh_error_code, oauth_refresh_error_message,
         oauth_refresh_error_refresh_token_state, oauth_refresh_error_salvaged_refresh_token,
@@ -361,5 +384,18 @@ mod tests {
             .expect_err("a NUL in the refresh token");
         assert!(oauth_refresh_error_salvaged_refresh_token(&*error).is_null());
         assert!(out.is_null());
+    }
+
+    #[test]
+    fn the_default_options_are_the_cores_defaults() {
+        let core = format!(
+            "{:?}",
+            oauth::Client::builder("https://auth.example.com/token")
+        );
+        let c = oauth_refresh_client_options_default();
+        let timeout = format!("timeout: {}s,", c.timeout_ms / 1000);
+        let connect = format!("connect_timeout: {}s,", c.connect_timeout_ms / 1000);
+        assert!(core.contains(&timeout), "{core} lacks {timeout}");
+        assert!(core.contains(&connect), "{core} lacks {connect}");
     }
 }

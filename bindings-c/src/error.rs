@@ -237,9 +237,7 @@ pub extern "C" fn oauth_refresh_error_status(error: *const oauth_refresh_error) 
 
 /// The server's `error`, or NULL. Valid until the error is freed.
 #[no_mangle]
-pub extern "C" fn oauth_refresh_error_error(
-    error: *const oauth_refresh_error,
-) -> *const c_char {
+pub extern "C" fn oauth_refresh_error_error(error: *const oauth_refresh_error) -> *const c_char {
     // SAFETY: NULL or a live error from this library.
     guard(std::ptr::null(), || {
         unsafe { error.as_ref() }.map_or(std::ptr::null(), |e| ptr_or_null(&e.error))
@@ -259,7 +257,9 @@ pub extern "C" fn oauth_refresh_error_error_description(
 
 /// The server's `error_uri`, or NULL. Valid until the error is freed.
 #[no_mangle]
-pub extern "C" fn oauth_refresh_error_error_uri(error: *const oauth_refresh_error) -> *const c_char {
+pub extern "C" fn oauth_refresh_error_error_uri(
+    error: *const oauth_refresh_error,
+) -> *const c_char {
     // SAFETY: NULL or a live error from this library.
     guard(std::ptr::null(), || {
         unsafe { error.as_ref() }.map_or(std::ptr::null(), |e| ptr_or_null(&e.error_uri))

@@ -136,6 +136,26 @@ impl Drop for SecretCString {
     }
 }
 
+/// A copy of a secret for C to own (handed out with `CString::into_raw`, taken back and
+/// wiped by `oauth_refresh_string_free`); `None` when it holds a NUL.
+pub fn secret_c_string(secret: &str) -> Option<CString> {
+    if secret.contains('\0') {
+        return None;
+    }
+    // Checked above; the one copy moves into the CString (no other copy to wipe).
+    CString::new(secret.to_owned()).ok()
+}
+
+/// Takes back a string made by [`secret_c_string`] and wipes it.
+///
+/// # Safety
+/// `ptr` came from `CString::into_raw` in this library and is not used again.
+pub unsafe fn wipe_c_string(ptr: *mut c_char) {
+    // SAFETY: per the contract.
+    let owned = unsafe { CString::from_raw(ptr) };
+    owned.into_bytes_with_nul().zeroize();
+}
+
 /// The pointer of an optional string, or NULL.
 pub fn ptr_or_null(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())

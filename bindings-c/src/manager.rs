@@ -9,7 +9,7 @@ use oauth::{Credentials, ManagerOptions, Secret, TokenStore};
 
 use crate::client::{deliver, oauth_refresh_client};
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
-use crate::ffi::{boundary, guard, opt_str, req_str, Refusal, Sends};
+use crate::ffi::{boundary, guard, opt_str, req_str, secret_c_string, Refusal, Sends};
 use crate::store::oauth_refresh_store;
 use crate::token::oauth_refresh_token;
 
@@ -20,8 +20,9 @@ use crate::token::oauth_refresh_token;
 pub type oauth_refresh_on_refresh =
     Option<unsafe extern "C" fn(user_data: *mut c_void, token: *const oauth_refresh_token)>;
 
-/// Manager options; start from oauth_refresh_manager_options_default(). Strings are
-/// borrowed for the duration of oauth_refresh_manager_new().
+/// Manager options; start from oauth_refresh_manager_options_default(), which fills in every
+/// default, then change fields. Strings are borrowed for the duration of
+/// oauth_refresh_manager_new().
 #[repr(C)]
 pub struct oauth_refresh_manager_options {
     /// Your client ID. Required.
@@ -30,16 +31,21 @@ pub struct oauth_refresh_manager_options {
     pub client_secret: *const c_char,
     /// The refresh token to start from when the store is empty, or NULL.
     pub refresh_token: *const c_char,
-    /// A JSON file shared by the processes of this host (a FileStore), or NULL to keep the
-    /// token in memory. Ignored when `store` is set.
-    pub file_path: *const c_char,
-    /// A store from oauth_refresh_store_file_new() or oauth_refresh_store_redis_new(), or
-    /// NULL. The manager keeps its own reference.
+    /// Sent as `scope` with every refresh (a narrower scope), or NULL to send none.
+    pub scope: *const c_char,
+    /// Sent as `redirect_uri` with every refresh (Gusto: the one set up in the Developer
+    /// Portal), or NULL to send none.
+    pub redirect_uri: *const c_char,
+    /// Where the token is kept: a store from oauth_refresh_store_file_new() (one host) or
+    /// oauth_refresh_store_redis_new() (many hosts), or NULL to keep it in this manager's
+    /// memory. The manager keeps its own reference: the store may be freed after
+    /// oauth_refresh_manager_new().
     pub store: *const oauth_refresh_store,
     /// When the store cannot be reached and the token has expired, refresh anyway without
     /// coordination (default false: another host could then reuse the same refresh token).
     pub refresh_without_store: bool,
-    /// Refresh at least this long before expiry, in ms; 0 means 30000.
+    /// Refresh at least this long before expiry, in ms (default 30000). 0 is a valid
+    /// value: refresh only when 10 % of the lifetime (plus jitter) is left.
     pub min_window_ms: u64,
     /// Called with every new token, or NULL.
     pub on_refresh: oauth_refresh_on_refresh,
@@ -70,17 +76,20 @@ impl Hook {
     }
 }
 
-/// Options with every default (fill in `client_id` and `client_secret`).
+/// Options with every default, taken from the core (fill in `client_id` and
+/// `client_secret`).
 #[no_mangle]
 pub extern "C" fn oauth_refresh_manager_options_default() -> oauth_refresh_manager_options {
+    let core = ManagerOptions::default();
     oauth_refresh_manager_options {
         client_id: std::ptr::null(),
         client_secret: std::ptr::null(),
         refresh_token: std::ptr::null(),
-        file_path: std::ptr::null(),
+        scope: std::ptr::null(),
+        redirect_uri: std::ptr::null(),
         store: std::ptr::null(),
-        refresh_without_store: false,
-        min_window_ms: 0,
+        refresh_without_store: core.refresh_without_store,
+        min_window_ms: u64::try_from(core.min_window.as_millis()).unwrap_or(u64::MAX),
         on_refresh: None,
         user_data: std::ptr::null_mut(),
     }
@@ -116,23 +125,17 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
             }?),
             refresh_token: unsafe { opt_str(o.refresh_token, "options->refresh_token") }?
                 .map(Secret::new),
-            scope: None,
-            redirect_uri: None,
+            scope: unsafe { opt_str(o.scope, "options->scope") }?.map(str::to_owned),
+            redirect_uri: unsafe { opt_str(o.redirect_uri, "options->redirect_uri") }?
+                .map(str::to_owned),
         };
         // SAFETY: NULL or a live store, per the contract.
         let store: Arc<dyn TokenStore> = match unsafe { o.store.as_ref() } {
             Some(store) => store.0.clone(),
-            None => match unsafe { opt_str(o.file_path, "options->file_path") }? {
-                Some(path) => Arc::new(oauth::FileStore::new(path)),
-                None => Arc::new(oauth::MemoryStore::new()),
-            },
-        };
-        let min_window = match o.min_window_ms {
-            0 => Duration::from_secs(30),
-            ms => Duration::from_millis(ms),
+            None => Arc::new(oauth::MemoryStore::new()),
         };
         let options = ManagerOptions {
-            min_window,
+            min_window: Duration::from_millis(o.min_window_ms),
             refresh_without_store: o.refresh_without_store,
             ..ManagerOptions::default()
         };
@@ -180,6 +183,68 @@ pub unsafe extern "C" fn oauth_refresh_manager_token(
             return Err(Refusal::null("token_out").into());
         }
         unsafe { deliver(manager.0.token(), token_out) }
+    })
+}
+
+/// The current access token, refreshed first if needed (blocking): as
+/// oauth_refresh_manager_token(), but only the access token. On success writes
+/// `*access_token_out`, a copy the caller owns: free it exactly once with
+/// oauth_refresh_string_free(), which wipes it. On failure writes `*error_out` if not NULL
+/// (free it exactly once with oauth_refresh_error_free()).
+///
+/// # Safety
+/// `manager` is a live manager; out-pointers are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_manager_access_token(
+    manager: *const oauth_refresh_manager,
+    access_token_out: *mut *mut c_char,
+    error_out: *mut *mut oauth_refresh_error,
+) -> oauth_refresh_result {
+    boundary(error_out, Sends::Request, || {
+        // SAFETY: NULL or valid, per the contract.
+        let manager = unsafe { manager.as_ref() }.ok_or_else(|| Refusal::null("manager"))?;
+        if access_token_out.is_null() {
+            return Err(Refusal::null("access_token_out").into());
+        }
+        let token = manager.0.token().map_err(|e| Box::from(&e))?;
+        let copy = secret_c_string(token.access_token())
+            .ok_or_else(|| Box::new(oauth_refresh_error::unrepresentable_token(&token)))?;
+        // SAFETY: checked not NULL above.
+        unsafe { *access_token_out = copy.into_raw() };
+        Ok(())
+    })
+}
+
+/// The manager's counters since it was created: refreshes it performed, tokens it adopted
+/// from the store because another process refreshed first, and refreshes that failed. On
+/// success writes all three; `OAUTH_REFRESH_RESULT_NULL_ARGUMENT` (writing nothing) if any
+/// pointer is NULL.
+///
+/// # Safety
+/// `manager` is NULL or a live manager; the out-pointers are NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_manager_stats(
+    manager: *const oauth_refresh_manager,
+    refreshes_out: *mut u64,
+    adoptions_out: *mut u64,
+    failures_out: *mut u64,
+) -> oauth_refresh_result {
+    boundary(std::ptr::null_mut(), Sends::Nothing, || {
+        // SAFETY: NULL or valid, per the contract.
+        let manager = unsafe { manager.as_ref() }.ok_or_else(|| Refusal::null("manager"))?;
+        if refreshes_out.is_null() || adoptions_out.is_null() || failures_out.is_null() {
+            return Err(Refusal::null("an out-pointer").into());
+        }
+        let stats = manager.0.stats();
+        // SAFETY: checked not NULL above.
+        unsafe {
+            *refreshes_out = stats.refreshes;
+            *adoptions_out = stats.adoptions;
+            *failures_out = stats.failures;
+        }
+        Ok(())
     })
 }
 

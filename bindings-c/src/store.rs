@@ -9,8 +9,8 @@ use oauth::{EncryptionKey, TokenStore};
 use crate::error::oauth_refresh_error;
 use crate::ffi::{boundary, guard, opt_str, req_str, Refusal, Sends};
 
-/// Store options; start from oauth_refresh_store_options_default(). Strings are borrowed for
-/// the duration of the call that takes them.
+/// Store options; start from oauth_refresh_store_options_default(), which fills in every
+/// default. Strings are borrowed for the duration of the call that takes them.
 #[repr(C)]
 pub struct oauth_refresh_store_options {
     /// Redis only: the account whose token this is. Required for Redis.
@@ -23,7 +23,8 @@ pub struct oauth_refresh_store_options {
     /// Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
     /// (as kept in an environment variable), or NULL to store it in clear.
     pub encryption_key: *const c_char,
-    /// Redis only: how long to wait to connect and for each answer, in ms; 0 means 2000.
+    /// Redis only: how long to wait to connect and for each answer, in ms (default 2000).
+    /// 0 is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
     pub timeout_ms: u64,
 }
 
@@ -33,6 +34,9 @@ pub struct oauth_refresh_store_options {
 /// exist.
 pub struct oauth_refresh_store(pub(crate) Arc<dyn TokenStore>);
 
+/// The core's `RedisStore` default, which it does not expose.
+const DEFAULT_REDIS_TIMEOUT_MS: u64 = 2000;
+
 /// Options with every default.
 #[no_mangle]
 pub extern "C" fn oauth_refresh_store_options_default() -> oauth_refresh_store_options {
@@ -40,7 +44,7 @@ pub extern "C" fn oauth_refresh_store_options_default() -> oauth_refresh_store_o
         account: std::ptr::null(),
         prefix: std::ptr::null(),
         encryption_key: std::ptr::null(),
-        timeout_ms: 0,
+        timeout_ms: DEFAULT_REDIS_TIMEOUT_MS,
     }
 }
 
@@ -117,10 +121,7 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
         }
         let account = unsafe { req_str(o.account, "options->account") }?;
         let prefix = unsafe { opt_str(o.prefix, "options->prefix") }?.unwrap_or("oauth-refresh");
-        let timeout = Duration::from_millis(match o.timeout_ms {
-            0 => 2000,
-            ms => ms,
-        });
+        let timeout = Duration::from_millis(o.timeout_ms);
         let mut store = oauth::RedisStore::new(url, prefix, account)
             .and_then(|s| s.with_timeout(timeout))
             .map_err(|e| Box::from(&e))?;

@@ -1,16 +1,19 @@
 //! The token object and its getters.
 
 use std::ffi::{c_char, CString};
+use std::time::Duration;
 
 use oauth::Token;
 
-use crate::ffi::{c_string, guard, ptr_or_null, SecretCString};
+use crate::ffi::{c_string, guard, ptr_or_null, wipe_c_string, SecretCString};
 
 /// A token response. Create: oauth_refresh_client_refresh(),
 /// oauth_refresh_client_system_access() or oauth_refresh_manager_token(). Free exactly once
 /// with oauth_refresh_token_free(), which wipes its secrets. Every string it returns lives
 /// as long as the token.
 pub struct oauth_refresh_token {
+    /// The core's token, for what C asks of it beyond its fields (is_expired).
+    token: Token,
     access_token: SecretCString,
     token_type: CString,
     expires_in: i64,
@@ -32,6 +35,7 @@ impl oauth_refresh_token {
             Some(v) => SecretCString::new(v).map(Some),
         };
         Some(oauth_refresh_token {
+            token: token.clone(),
             access_token: SecretCString::new(token.access_token())?,
             token_type: c_string(token.token_type()),
             expires_in: token
@@ -142,6 +146,36 @@ pub extern "C" fn oauth_refresh_token_extra_json(
     token: *const oauth_refresh_token,
 ) -> *const c_char {
     with(token, std::ptr::null(), |t| t.extra_json.as_ptr())
+}
+
+/// True when the access token expires within `leeway_ms` milliseconds from now (0: has
+/// expired). False for a token without a known expiry. True if `token` is NULL: no token is
+/// no usable token.
+#[no_mangle]
+pub extern "C" fn oauth_refresh_token_is_expired(
+    token: *const oauth_refresh_token,
+    leeway_ms: u64,
+) -> bool {
+    with(token, true, |t| {
+        t.token.is_expired(Duration::from_millis(leeway_ms))
+    })
+}
+
+/// Frees a string this library handed to the caller (from
+/// oauth_refresh_manager_access_token()) and wipes it. Call exactly once per string, or
+/// with NULL, which is ignored. Never pass a string a getter returned: those belong to
+/// their object.
+///
+/// # Safety
+/// `string` is NULL or a string this library handed over for the caller to free.
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_string_free(string: *mut c_char) {
+    guard((), || {
+        if !string.is_null() {
+            // SAFETY: per the contract.
+            unsafe { wipe_c_string(string) };
+        }
+    })
 }
 
 /// Frees a token and wipes its secrets. Call exactly once, only with a pointer this library

@@ -1,8 +1,10 @@
 /* The C API's own contract: NULL for every pointer, invalid UTF-8, out-parameters written
- * only on success, getters on NULL, and 8 threads sharing one client. */
+ * only on success, getters on NULL, defaults from *_options_default() (a zero timeout is
+ * refused), the Gusto preset's fixed encoding, is_expired, and 8 threads sharing one client. */
 #define _POSIX_C_SOURCE 200809L
 #include <oauth_refresh.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,90 @@ static void success_and_gusto(void) {
   oauth_refresh_client_free(client);
 }
 
+/* Creating a client must fail with INVALID_INPUT and a message containing `says`. */
+static void expect_refused(const oauth_refresh_client_options *options, const char *says, const char *what) {
+  oauth_refresh_client *client = SENTINEL;
+  oauth_refresh_error *error = NULL;
+  oauth_refresh_result r = oauth_refresh_client_new(options, &client, &error);
+  CHECK(r == OAUTH_REFRESH_RESULT_INVALID_INPUT, "%s: got %s", what, oauth_refresh_result_name((uint32_t)r));
+  CHECK(client == SENTINEL, "%s: client_out untouched", what);
+  const char *message = oauth_refresh_error_message(error);
+  CHECK(message != NULL && strstr(message, says) != NULL, "%s: message: %s", what, message ? message : "(none)");
+  oauth_refresh_error_free(error);
+}
+
+/* The defaults come from *_options_default(); 0 is a timeout of 0, which the core refuses. */
+static void zero_timeouts_are_refused(void) {
+  oauth_refresh_client_options options = oauth_refresh_client_options_default();
+  CHECK(options.timeout_ms == 30000 && options.connect_timeout_ms == 10000, "the core's default timeouts");
+  oauth_refresh_client_options gusto = oauth_refresh_gusto_options(NULL);
+  CHECK(gusto.timeout_ms == 30000 && gusto.connect_timeout_ms == 10000, "the Gusto preset's too");
+  options.token_url = "https://auth.example.com/token";
+  options.timeout_ms = 0;
+  expect_refused(&options, "timeout must be greater than zero", "timeout_ms 0");
+  options.timeout_ms = 30000;
+  options.connect_timeout_ms = 0;
+  expect_refused(&options, "connect_timeout must be greater than zero", "connect_timeout_ms 0");
+  options.connect_timeout_ms = 1;
+  oauth_refresh_client *client = NULL;
+  CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "1 ms is a timeout");
+  oauth_refresh_client_free(client);
+}
+
+/* The Gusto preset sends JSON and posts the credentials: asking for anything else is refused,
+ * asking for exactly that is fine. */
+static void gusto_refuses_other_encodings(void) {
+  char base[512];
+  snprintf(base, sizeof base, "%s/c-gusto-fixed/ok", server_env("TOKEN_SERVER_URL"));
+  oauth_refresh_client_options options = oauth_refresh_gusto_options(base);
+  options.body_encoding = "form";
+  expect_refused(&options, "the Gusto preset sends a JSON body", "gusto + form");
+  options.body_encoding = "xml";
+  expect_refused(&options, "body_encoding must be", "gusto + xml");
+  options.body_encoding = NULL;
+  options.client_auth = "basic";
+  expect_refused(&options, "the Gusto preset sends the credentials in the body", "gusto + basic");
+  options.client_auth = "bearer";
+  expect_refused(&options, "client_auth must be", "gusto + bearer");
+
+  options.body_encoding = "json";
+  options.client_auth = "post";
+  oauth_refresh_client *client = NULL;
+  CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "gusto + json + post");
+  oauth_refresh_request r = {"app", "secret-app", NULL, "seed-c-gusto-fixed", NULL, NULL};
+  oauth_refresh_token *token = NULL;
+  CHECK(oauth_refresh_client_refresh(client, &r, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "refresh");
+  char *stats = server_get("/c-gusto-fixed/stats");
+  CHECK(stats && strstr(stats, "\"client_auth\":\"post\""), "the credentials were posted");
+  free(stats);
+  oauth_refresh_token_free(token);
+  oauth_refresh_client_free(client);
+  CHECK(server_token_requests("c-gusto-fixed") == 1, "only the accepted client sent anything");
+}
+
+/* is_expired asks the core with a leeway in ms; NULL is expired. */
+static void token_is_expired(void) {
+  oauth_refresh_client *client = new_client("c-expired", "expires=60");
+  oauth_refresh_request r = {"app", "secret-app", NULL, "seed-c-expired", NULL, NULL};
+  oauth_refresh_token *token = NULL;
+  CHECK(oauth_refresh_client_refresh(client, &r, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "refresh");
+  CHECK(!oauth_refresh_token_is_expired(token, 0), "a 60 s token has not expired");
+  CHECK(!oauth_refresh_token_is_expired(token, 30000), "nor within 30 s");
+  CHECK(oauth_refresh_token_is_expired(token, 61000), "but within 61 s");
+  CHECK(oauth_refresh_token_is_expired(token, UINT64_MAX), "a leeway past the calendar reaches any expiry");
+  oauth_refresh_token_free(token);
+  oauth_refresh_client_free(client);
+
+  client = new_client("c-expired-never", "no-expires");
+  r.refresh_token = "seed-c-expired-never";
+  token = NULL;
+  CHECK(oauth_refresh_client_refresh(client, &r, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "refresh");
+  CHECK(!oauth_refresh_token_is_expired(token, UINT64_MAX), "no known expiry: never expired");
+  oauth_refresh_token_free(token);
+  oauth_refresh_client_free(client);
+  CHECK(oauth_refresh_token_is_expired(NULL, 0), "NULL is expired");
+}
+
 typedef struct {
   const oauth_refresh_client *client;
   int index;
@@ -198,6 +284,9 @@ int main(void) {
   null_arguments();
   invalid_utf8();
   success_and_gusto();
+  zero_timeouts_are_refused();
+  gusto_refuses_other_encodings();
+  token_is_expired();
   threads_share_a_client();
   return finish();
 }

@@ -278,8 +278,9 @@ static void run_case(const conformance_case *c) {
     options.body_encoding = c->body_encoding;
   }
   options.max_retries = c->max_retries;
-  options.timeout_ms = c->timeout_ms;
-  options.connect_timeout_ms = c->connect_timeout_ms;
+  /* 0: the case does not set it, so the default from *_options_default() stays. */
+  if (c->timeout_ms != 0) options.timeout_ms = c->timeout_ms;
+  if (c->connect_timeout_ms != 0) options.connect_timeout_ms = c->connect_timeout_ms;
   char *ca_file = with_placeholders(c->ca_file);
   options.ca_file = ca_file;
 

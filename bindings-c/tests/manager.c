@@ -1,6 +1,7 @@
 /* The token manager through the C API: 8 threads and one refresh, processes sharing a file,
  * a store that cannot be written, no automatic resend after an unknown outcome, a salvaged
- * refresh token, NULL arguments. */
+ * refresh token, scope and redirect_uri, min_window_ms = 0, access_token and stats, NULL
+ * arguments. */
 #define _POSIX_C_SOURCE 200809L
 #include <oauth_refresh.h>
 #include <pthread.h>
@@ -14,12 +15,22 @@
 
 #include "support.h"
 
+#define SENTINEL_STRING ((char *)0x1)
+
 static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void count_refresh(void *user_data, const oauth_refresh_token *token) {
   pthread_mutex_lock(&hook_lock);
   if (oauth_refresh_token_refresh_token(token) != NULL) (*(int *)user_data)++;
   pthread_mutex_unlock(&hook_lock);
+}
+
+/* A file store at `file`, or NULL for `file` NULL (the manager then keeps the token in memory). */
+static oauth_refresh_store *file_store(const char *file) {
+  if (file == NULL) return NULL;
+  oauth_refresh_store *store = NULL;
+  CHECK(oauth_refresh_store_file_new(file, NULL, &store, NULL) == OAUTH_REFRESH_RESULT_OK, "file store %s", file);
+  return store;
 }
 
 static void *get_token(void *manager) {
@@ -64,10 +75,13 @@ static int worker(const char *url_modes, const char *file, int seconds) {
   oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
   options.client_id = "app";
   options.client_secret = "secret-app";
-  options.file_path = file;
+  oauth_refresh_store *store = file_store(file);
+  options.store = store;
   options.min_window_ms = 50;
   oauth_refresh_manager *manager = NULL;
-  if (oauth_refresh_manager_new(client, &options, &manager, NULL) != OAUTH_REFRESH_RESULT_OK) return 1;
+  oauth_refresh_result r = oauth_refresh_manager_new(client, &options, &manager, NULL);
+  oauth_refresh_store_free(store); /* the manager keeps its own reference */
+  if (r != OAUTH_REFRESH_RESULT_OK) return 1;
   int failed = ask_for_tokens(manager, seconds);
   oauth_refresh_manager_free(manager);
   oauth_refresh_client_free(client);
@@ -97,9 +111,11 @@ static void processes_share_a_file(const char *dir) {
   options.client_id = "app";
   options.client_secret = "secret-app";
   options.refresh_token = "seed-c-mgr-procs";
-  options.file_path = file;
+  oauth_refresh_store *store = file_store(file);
+  options.store = store;
   oauth_refresh_manager *manager = NULL;
   CHECK(oauth_refresh_manager_new(seeding, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "seed manager");
+  oauth_refresh_store_free(store);
   oauth_refresh_token *token = NULL;
   CHECK(oauth_refresh_manager_token(manager, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "seed");
   oauth_refresh_token_free(token);
@@ -131,9 +147,11 @@ static void store_failure(const char *dir) {
   options.client_id = "app";
   options.client_secret = "secret-app";
   options.refresh_token = "seed-c-mgr-fail";
-  options.file_path = file;
+  oauth_refresh_store *store = file_store(file);
+  options.store = store;
   oauth_refresh_manager *manager = NULL;
   CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  oauth_refresh_store_free(store);
   oauth_refresh_token *token = NULL;
   CHECK(oauth_refresh_manager_token(manager, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "first token");
   oauth_refresh_token_free(token);
@@ -164,16 +182,18 @@ static oauth_refresh_manager *manager_for(const char *scope, const char *modes, 
   snprintf(url, sizeof url, "%s/%s/%s/token", server_env("TOKEN_SERVER_URL"), scope, modes);
   oauth_refresh_client_options client_options = oauth_refresh_client_options_default();
   client_options.token_url = url;
-  client_options.timeout_ms = timeout_ms;
+  if (timeout_ms != 0) client_options.timeout_ms = timeout_ms; /* 0: keep the default */
   oauth_refresh_client *client = NULL;
   CHECK(oauth_refresh_client_new(&client_options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "client for %s", scope);
   oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
   options.client_id = "app";
   options.client_secret = "secret-app";
   options.refresh_token = seed;
-  options.file_path = file;
+  oauth_refresh_store *store = file_store(file);
+  options.store = store;
   oauth_refresh_manager *manager = NULL;
   CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager for %s", scope);
+  oauth_refresh_store_free(store);
   oauth_refresh_client_free(client);
   return manager;
 }
@@ -250,6 +270,149 @@ static void salvaged_refresh_token_is_kept(const char *dir) {
   oauth_refresh_manager_free(healthy);
 }
 
+/* scope and redirect_uri travel with every refresh: the token server grants the scope sent. */
+static void scope_and_redirect_uri_are_sent(void) {
+  oauth_refresh_client *client = client_for("c-mgr-scope", "ok");
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  CHECK(options.scope == NULL && options.redirect_uri == NULL, "neither is sent by default");
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.refresh_token = "seed-c-mgr-scope";
+  options.scope = "payrolls:read";
+  options.redirect_uri = "https://app.example.com/callback";
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  oauth_refresh_token *token = NULL;
+  CHECK(oauth_refresh_manager_token(manager, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "token");
+  const char *scope = oauth_refresh_token_scope(token);
+  CHECK(scope != NULL && strcmp(scope, "payrolls:read") == 0, "the server granted the scope sent: %s",
+        scope ? scope : "(none)");
+  oauth_refresh_token_free(token);
+  oauth_refresh_manager_free(manager);
+
+  /* Without a scope the server grants its default. */
+  options.refresh_token = "seed-c-mgr-scope-none";
+  options.scope = NULL;
+  options.redirect_uri = NULL;
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  token = NULL;
+  CHECK(oauth_refresh_manager_token(manager, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "token");
+  scope = oauth_refresh_token_scope(token);
+  CHECK(scope != NULL && strcmp(scope, "public") == 0, "no scope sent: the server's default");
+  oauth_refresh_token_free(token);
+  oauth_refresh_manager_free(manager);
+
+  /* Both are converted like every other string. */
+  manager = NULL;
+  options.scope = "\xff";
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_INVALID_UTF8, "scope");
+  options.scope = NULL;
+  options.redirect_uri = "\xff";
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_INVALID_UTF8,
+        "redirect_uri");
+  CHECK(manager == NULL, "manager_out untouched");
+  CHECK(server_token_requests("c-mgr-scope") == 2, "two refreshes");
+  oauth_refresh_client_free(client);
+}
+
+/* A manager whose tokens live 1 s, with the given min_window_ms. */
+static oauth_refresh_manager *short_lived(const char *scope, const char *seed, int set_window, uint64_t min_window_ms) {
+  oauth_refresh_client *client = client_for(scope, "expires=1");
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.refresh_token = seed;
+  if (set_window) options.min_window_ms = min_window_ms;
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager for %s", scope);
+  oauth_refresh_client_free(client);
+  return manager;
+}
+
+/* min_window_ms = 0 is 0 (not "the default"): a 1 s token is then served from the cache,
+ * where the default 30 s window refreshes it on every call. */
+static void min_window_zero_is_zero(void) {
+  CHECK(oauth_refresh_manager_options_default().min_window_ms == 30000, "the default window is the core's 30 s");
+  oauth_refresh_manager *zero = short_lived("c-mgr-window-0", "seed-c-mgr-window-0", 1, 0);
+  oauth_refresh_manager *dflt = short_lived("c-mgr-window-default", "seed-c-mgr-window-default", 0, 0);
+  for (int i = 0; i < 3; i++) {
+    oauth_refresh_token *a = NULL, *b = NULL;
+    CHECK(oauth_refresh_manager_token(zero, &a, NULL) == OAUTH_REFRESH_RESULT_OK, "window 0: token %d", i);
+    CHECK(oauth_refresh_manager_token(dflt, &b, NULL) == OAUTH_REFRESH_RESULT_OK, "default window: token %d", i);
+    oauth_refresh_token_free(a);
+    oauth_refresh_token_free(b);
+  }
+  CHECK(server_token_requests("c-mgr-window-0") == 1, "window 0: one refresh, then the cache");
+  CHECK(server_token_requests("c-mgr-window-default") == 3, "default window: a 1 s token is always due");
+  oauth_refresh_manager_free(zero);
+  oauth_refresh_manager_free(dflt);
+}
+
+/* access_token gives a copy the caller frees; stats counts refreshes and failures. */
+static void access_token_and_stats(void) {
+  oauth_refresh_client *client = client_for("c-mgr-stats", "ok");
+  oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
+  options.client_id = "app";
+  options.client_secret = "secret-app";
+  options.refresh_token = "seed-c-mgr-stats";
+  oauth_refresh_manager *manager = NULL;
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  uint64_t refreshes = 9, adoptions = 9, failures = 9;
+  CHECK(oauth_refresh_manager_stats(manager, &refreshes, &adoptions, &failures) == OAUTH_REFRESH_RESULT_OK, "stats");
+  CHECK(refreshes == 0 && adoptions == 0 && failures == 0, "a new manager counts nothing");
+
+  char *access = NULL;
+  oauth_refresh_error *error = NULL;
+  CHECK(oauth_refresh_manager_access_token(manager, &access, &error) == OAUTH_REFRESH_RESULT_OK && error == NULL,
+        "access_token");
+  oauth_refresh_token *token = NULL;
+  CHECK(oauth_refresh_manager_token(manager, &token, NULL) == OAUTH_REFRESH_RESULT_OK, "token");
+  CHECK(access != NULL && token != NULL && strcmp(access, oauth_refresh_token_access_token(token)) == 0,
+        "access_token is the cached token's");
+  oauth_refresh_token_free(token);
+  oauth_refresh_string_free(access);
+  oauth_refresh_string_free(NULL);
+  CHECK(oauth_refresh_manager_stats(manager, &refreshes, &adoptions, &failures) == OAUTH_REFRESH_RESULT_OK, "stats");
+  CHECK(refreshes == 1 && adoptions == 0 && failures == 0, "one refresh: %llu/%llu/%llu",
+        (unsigned long long)refreshes, (unsigned long long)adoptions, (unsigned long long)failures);
+
+  /* NULL arguments: refused, nothing written. */
+  access = SENTINEL_STRING;
+  CHECK(oauth_refresh_manager_access_token(NULL, &access, &error) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "manager NULL");
+  CHECK(access == SENTINEL_STRING && error != NULL, "access_token_out untouched, error written");
+  oauth_refresh_error_free(error);
+  error = NULL;
+  CHECK(oauth_refresh_manager_access_token(manager, NULL, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "out NULL");
+  refreshes = 7;
+  CHECK(oauth_refresh_manager_stats(NULL, &refreshes, &adoptions, &failures) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT,
+        "stats: manager NULL");
+  CHECK(oauth_refresh_manager_stats(manager, NULL, &adoptions, &failures) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT,
+        "stats: refreshes NULL");
+  CHECK(oauth_refresh_manager_stats(manager, &refreshes, NULL, &failures) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT,
+        "stats: adoptions NULL");
+  CHECK(oauth_refresh_manager_stats(manager, &refreshes, &adoptions, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT,
+        "stats: failures NULL");
+  CHECK(refreshes == 7, "nothing written on refusal");
+  oauth_refresh_manager_free(manager);
+  oauth_refresh_client_free(client);
+
+  /* A refused refresh is a failure, and access_token reports it like token does. */
+  client = client_for("c-mgr-stats-fail", "fault=invalid-scope");
+  options.refresh_token = "seed-c-mgr-stats-fail";
+  CHECK(oauth_refresh_manager_new(client, &options, &manager, NULL) == OAUTH_REFRESH_RESULT_OK, "manager");
+  access = SENTINEL_STRING;
+  CHECK(oauth_refresh_manager_access_token(manager, &access, &error) == OAUTH_REFRESH_RESULT_INVALID_SCOPE,
+        "access_token: invalid_scope");
+  CHECK(access == SENTINEL_STRING && oauth_refresh_error_code(error) == OAUTH_REFRESH_RESULT_INVALID_SCOPE,
+        "the error, no string");
+  oauth_refresh_error_free(error);
+  CHECK(oauth_refresh_manager_stats(manager, &refreshes, &adoptions, &failures) == OAUTH_REFRESH_RESULT_OK, "stats");
+  CHECK(refreshes == 0 && adoptions == 0 && failures == 1, "one failure: %llu/%llu/%llu",
+        (unsigned long long)refreshes, (unsigned long long)adoptions, (unsigned long long)failures);
+  oauth_refresh_manager_free(manager);
+  oauth_refresh_client_free(client);
+}
+
 static void null_arguments(void) {
   oauth_refresh_client *client = client_for("c-mgr-null", "ok");
   oauth_refresh_manager_options options = oauth_refresh_manager_options_default();
@@ -282,6 +445,9 @@ int main(void) {
   store_failure(dir);
   no_resend_after_unknown_outcome();
   salvaged_refresh_token_is_kept(dir);
+  scope_and_redirect_uri_are_sent();
+  min_window_zero_is_zero();
+  access_token_and_stats();
   null_arguments();
   char cleanup[600];
   snprintf(cleanup, sizeof cleanup, "rm -rf %s", dir);

@@ -163,6 +163,14 @@ static void store_errors(void) {
   CHECK(store == NULL, "no store");
   oauth_refresh_error_free(error);
   options.prefix = NULL;
+  CHECK(oauth_refresh_store_options_default().timeout_ms == 2000, "the default Redis timeout");
+  options.timeout_ms = 0;
+  error = NULL;
+  CHECK(oauth_refresh_store_redis_new("redis://127.0.0.1:1", &options, &store, &error) == OAUTH_REFRESH_RESULT_INVALID_INPUT,
+        "a zero timeout");
+  CHECK(store == NULL && strstr(oauth_refresh_error_message(error), "greater than zero") != NULL, "says why");
+  oauth_refresh_error_free(error);
+  options.timeout_ms = 2000;
   options.encryption_key = "too short";
   CHECK(oauth_refresh_store_file_new("token", &options, &store, NULL) == OAUTH_REFRESH_RESULT_INVALID_INPUT, "bad key");
   CHECK(oauth_refresh_store_file_new(NULL, NULL, &store, NULL) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT, "NULL path");
