@@ -35,3 +35,9 @@ export declare class OAuthRefreshError extends Error {
   readonly token: Token | null
 }
 
+/** Merged into the generated `RefreshTokenRequest`: any other key with a string value is sent
+ * as an extra parameter under that exact name. */
+export interface RefreshTokenRequest {
+  [param: string]: string | null | undefined
+}
+

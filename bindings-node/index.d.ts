@@ -34,6 +34,12 @@ export declare class OAuthRefreshError extends Error {
   /** On `STORE_FAILED` after a refresh: the new token the store could not keep. Store it. */
   readonly token: Token | null
 }
+
+/** Merged into the generated `RefreshTokenRequest`: any other key with a string value is sent
+ * as an extra parameter under that exact name. */
+export interface RefreshTokenRequest {
+  [param: string]: string | null | undefined
+}
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -66,6 +72,15 @@ export declare class Client {
 export declare class FileStore {
   /** A store at `path`; nothing is created until the first write. */
   constructor(path: string, options?: FileStoreOptions)
+}
+
+/**
+ * Keeps the token in this process only (what a manager without a store uses). Managers
+ * given the same `MemoryStore` share one token.
+ */
+export declare class MemoryStore {
+  /** An empty store. */
+  constructor()
 }
 
 /** Keeps the token in Redis, shared by the processes of many hosts. */
@@ -127,13 +142,15 @@ export declare class Token {
  */
 export declare class TokenManager {
   /** A manager; without a store the token lives in this process only. */
-  constructor(client: Client, options: TokenManagerOptions, store?: FileStore | RedisStore | undefined | null)
+  constructor(client: Client, options: TokenManagerOptions, store?: MemoryStore | FileStore | RedisStore | undefined | null)
   /** A valid access token; refreshes on the libuv pool when needed. */
   accessToken(): Promise<string>
   /** `accessToken`, blocking the calling thread. */
   accessTokenSync(): string
   /** The current token, refreshing first if needed (on the libuv pool). */
   token(): Promise<Token>
+  /** `token`, blocking the calling thread. */
+  tokenSync(): Token
   /** Marks the token stale (say, after the API answered 401): the next call refreshes. */
   invalidate(): void
   /**
@@ -245,7 +262,13 @@ export interface RefreshOptions {
   signal?: AbortSignal
 }
 
-/** The seed's `RefreshTokenRequest`, accepted as a plain object. */
+/**
+ * The seed's `RefreshTokenRequest`, accepted as a plain object. Any other own key with a
+ * string value is sent as an extra parameter under that exact name (`{ audience: 'api' }`
+ * sends `audience=api`), as `RefreshTokenRequest.param` does in Rust; a name the library
+ * sends itself (`client_id`, `refresh_token`, ...) is `INVALID_INPUT`. Extra keys set to
+ * `undefined` or `null` are left out; any other value is a `TypeError`.
+ */
 export interface RefreshTokenRequest {
   /** Your client ID. */
   clientId: string
@@ -291,4 +314,14 @@ export interface TokenManagerOptions {
    * coordination (default false: another host could then reuse the same refresh token).
    */
   refreshWithoutStore?: boolean
+  /**
+   * Called with each new token this manager obtained by refreshing, on the JavaScript
+   * thread, before the call that refreshed returns or settles (also when the store
+   * could not keep it: the call then fails with `STORE_FAILED`). Not called for a token
+   * adopted from the store. Its return value is ignored and a returned promise is not
+   * awaited; what it throws (or the promise rejects with) is emitted as a process
+   * warning (`OAuthRefreshWarning`, code `ON_REFRESH_FAILED`, the error as `cause`), and
+   * the token is returned all the same.
+   */
+  onRefresh?: (token: Token) => unknown
 }

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
 module.exports.FileStore = nativeBinding.FileStore
+module.exports.MemoryStore = nativeBinding.MemoryStore
 module.exports.RedisStore = nativeBinding.RedisStore
 module.exports.Token = nativeBinding.Token
 module.exports.TokenManager = nativeBinding.TokenManager

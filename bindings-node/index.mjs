@@ -8,6 +8,7 @@ export const {
   Client,
   ERROR_CODES,
   FileStore,
+  MemoryStore,
   OAuthRefreshError,
   RedisStore,
   Token,

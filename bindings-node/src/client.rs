@@ -12,7 +12,7 @@ use oauth_refresh::limits::duration_from_millis;
 use oauth_refresh::{BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment};
 
 use crate::error::{convert, guard, internal_error, invalid_input, to_js_error, NOT_SENT, SENT};
-use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
+use crate::request::{extra_params, RefreshTokenRequest, SystemAccessTokenRequest};
 use crate::token::Token;
 
 /// Options for `new Client(...)`.
@@ -313,7 +313,8 @@ fn refresh_request(
     what: &str,
 ) -> Result<oauth_refresh::RefreshTokenRequest> {
     let request: RefreshTokenRequest = convert(env, value, what)?;
-    request.into_core().map_err(|e| to_js_error(env, &e))
+    let extra = extra_params(env, value, what)?;
+    request.into_core(extra).map_err(|e| to_js_error(env, &e))
 }
 
 fn system_request(

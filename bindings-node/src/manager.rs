@@ -1,5 +1,6 @@
-//! `TokenManager`, `FileStore` and `RedisStore`: the core's manager for Node.
+//! `TokenManager`, `MemoryStore`, `FileStore` and `RedisStore`: the core's manager for Node.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -8,7 +9,24 @@ use oauth_refresh::limits::duration_from_millis;
 use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
 
 use crate::client::{settle, Client, Exchange, Outcome};
-use crate::error::{convert, guard, to_js_error, NOT_SENT, SENT};
+use crate::error::{convert, guard, to_js_error, type_error, NOT_SENT};
+use crate::token::Token;
+
+/// Keeps the token in this process only (what a manager without a store uses). Managers
+/// given the same `MemoryStore` share one token.
+#[napi]
+pub struct MemoryStore(Arc<oauth_refresh::MemoryStore>);
+
+#[napi]
+impl MemoryStore {
+    /// An empty store.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(env: Env) -> Result<Self> {
+        guard(&env, NOT_SENT, || {
+            Ok(MemoryStore(Arc::new(oauth_refresh::MemoryStore::new())))
+        })
+    }
+}
 
 /// An encryption key: 32 bytes, or 64 hex digits / base64 text.
 fn parse_key(env: &Env, key: Either<String, Uint8Array>) -> Result<EncryptionKey> {
@@ -122,13 +140,83 @@ pub struct TokenManagerOptions {
     /// When the store cannot be reached and the token has expired, refresh anyway without
     /// coordination (default false: another host could then reuse the same refresh token).
     pub refresh_without_store: Option<bool>,
+    /// Called with each new token this manager obtained by refreshing, on the JavaScript
+    /// thread, before the call that refreshed returns or settles (also when the store
+    /// could not keep it: the call then fails with `STORE_FAILED`). Not called for a token
+    /// adopted from the store. Its return value is ignored and a returned promise is not
+    /// awaited; what it throws (or the promise rejects with) is emitted as a process
+    /// warning (`OAuthRefreshWarning`, code `ON_REFRESH_FAILED`, the error as `cause`), and
+    /// the token is returned all the same.
+    #[napi(ts_type = "(token: Token) => unknown")]
+    pub on_refresh: Option<Unknown<'static>>,
+}
+
+type Hook = FunctionRef<Token, Unknown<'static>>;
+type Wrap = FunctionRef<Unknown<'static>, Unknown<'static>>;
+
+thread_local! {
+    // One per JavaScript environment: wraps a hook so that its failure cannot lose a token.
+    static WRAP: RefCell<Option<Wrap>> = const { RefCell::new(None) };
+    // The tokens the core handed to a manager's hook during the call this thread is
+    // running (see `collecting`); `None` outside one.
+    static REFRESHED: RefCell<Option<Vec<oauth_refresh::Token>>> = const { RefCell::new(None) };
+}
+
+/// Keeps `hook.js` for `TokenManager`s built in this environment.
+pub fn install(env: &Env) -> Result<()> {
+    let wrap: Function<Unknown, Unknown> = env.run_script(include_str!("hook.js"))?;
+    let wrap = wrap.create_ref()?;
+    WRAP.with(|cell| cell.replace(Some(wrap)));
+    Ok(())
+}
+
+/// The core calls its hook on the thread that refreshed: a libuv worker for `accessToken()`
+/// and `token()`, the JavaScript thread for the `*Sync` methods (where calling JavaScript
+/// from inside the core would run it while the lease is held). So the core's hook only
+/// records the token, and the binding calls the JavaScript hook itself once the core has
+/// returned, on the JavaScript thread, before it hands the result back.
+fn collecting<T>(job: impl FnOnce() -> T) -> (T, Vec<oauth_refresh::Token>) {
+    struct Restore(Option<Vec<oauth_refresh::Token>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REFRESHED.with(|cell| cell.replace(self.0.take()));
+        }
+    }
+    let outer = Restore(REFRESHED.with(|cell| cell.replace(Some(Vec::new()))));
+    let result = job();
+    let refreshed = REFRESHED.with(|cell| cell.borrow_mut().take().unwrap_or_default());
+    drop(outer);
+    (result, refreshed)
+}
+
+/// The core's hook: records the token for `collecting` (on this thread, in this call).
+fn record(token: &oauth_refresh::Token) {
+    REFRESHED.with(|cell| {
+        if let Some(tokens) = cell.borrow_mut().as_mut() {
+            tokens.push(token.clone());
+        }
+    });
+}
+
+/// Calls the wrapped JavaScript hook with each token; it reports its own failures, and
+/// nothing it does can lose the token, so any error left is dropped.
+fn call_hook(env: &Env, hook: Option<&Hook>, refreshed: Vec<oauth_refresh::Token>) {
+    let Some(hook) = hook else { return };
+    for token in refreshed {
+        if let Ok(hook) = hook.borrow_back(env) {
+            drop(hook.call(Token(token)));
+        }
+    }
 }
 
 /// Serves a valid access token for one account, refreshing it once when needed (across
 /// concurrent calls, processes sharing a `FileStore`, and hosts sharing a `RedisStore`),
 /// storing each new token before returning it.
 #[napi]
-pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
+pub struct TokenManager {
+    inner: Arc<oauth_refresh::TokenManager>,
+    on_refresh: Option<Arc<Hook>>,
+}
 
 #[napi]
 impl TokenManager {
@@ -138,7 +226,7 @@ impl TokenManager {
         env: Env,
         client: &Client,
         #[napi(ts_arg_type = "TokenManagerOptions")] options: Unknown<'_>,
-        store: Option<Either<&FileStore, &RedisStore>>,
+        store: Option<Either3<&MemoryStore, &FileStore, &RedisStore>>,
     ) -> Result<Self> {
         guard(&env, NOT_SENT, || Self::create(env, client, options, store))
     }
@@ -147,14 +235,27 @@ impl TokenManager {
         env: Env,
         client: &Client,
         options: Unknown<'_>,
-        store: Option<Either<&FileStore, &RedisStore>>,
+        store: Option<Either3<&MemoryStore, &FileStore, &RedisStore>>,
     ) -> Result<Self> {
-        let o: TokenManagerOptions = convert(&env, options, "new TokenManager(client, options)")?;
+        let what = "new TokenManager(client, options)";
+        let o: TokenManagerOptions = convert(&env, options, what)?;
+        let on_refresh = match o.on_refresh {
+            None => None,
+            Some(hook) => match hook.get_type()? {
+                ValueType::Undefined | ValueType::Null => None,
+                ValueType::Function => Some(Arc::new(wrap_hook(&env, hook)?)),
+                _ => {
+                    let message = format!("{what}: onRefresh must be a function");
+                    return Err(type_error(&env, message));
+                }
+            },
+        };
         let min_window = duration_from_millis("minWindowMs", o.min_window_ms.unwrap_or(30_000.0))
             .map_err(|e| to_js_error(&env, &e))?;
         let store: Arc<dyn TokenStore> = match store {
-            Some(Either::A(file)) => file.0.clone(),
-            Some(Either::B(redis)) => redis.0.clone(),
+            Some(Either3::A(memory)) => memory.0.clone(),
+            Some(Either3::B(file)) => file.0.clone(),
+            Some(Either3::C(redis)) => redis.0.clone(),
             None => Arc::new(oauth_refresh::MemoryStore::new()),
         };
         let credentials = Credentials {
@@ -169,39 +270,47 @@ impl TokenManager {
             refresh_without_store: o.refresh_without_store.unwrap_or(false),
             ..ManagerOptions::default()
         };
-        let manager = oauth_refresh::TokenManager::new(client.0.clone(), credentials, store)
+        let mut manager = oauth_refresh::TokenManager::new(client.0.clone(), credentials, store)
             .with_options(options)
             .map_err(|e| to_js_error(&env, &e))?;
-        Ok(TokenManager(Arc::new(manager)))
+        if on_refresh.is_some() {
+            manager = manager.on_refresh(record);
+        }
+        Ok(TokenManager {
+            inner: Arc::new(manager),
+            on_refresh,
+        })
     }
 
     /// A valid access token; refreshes on the libuv pool when needed.
     #[napi(ts_return_type = "Promise<string>", catch_unwind)]
-    pub fn access_token(&self) -> AsyncTask<AccessToken> {
-        let manager = self.0.clone();
-        AsyncTask::new(AccessToken(Exchange::new(move || manager.token())))
+    pub fn access_token(&self) -> AsyncTask<Managed<String>> {
+        self.task(|t| t.access_token().to_owned())
     }
 
     /// `accessToken`, blocking the calling thread.
     #[napi(catch_unwind)]
     pub fn access_token_sync(&self, env: Env) -> Result<String> {
-        guard(&env, SENT, || {
-            self.0.access_token().map_err(|e| to_js_error(&env, &e))
-        })
+        self.blocking(&env, |t| t.access_token().to_owned())
     }
 
     /// The current token, refreshing first if needed (on the libuv pool).
     #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
-    pub fn token(&self) -> AsyncTask<Exchange> {
-        let manager = self.0.clone();
-        AsyncTask::new(Exchange::new(move || manager.token()))
+    pub fn token(&self) -> AsyncTask<Managed<Token>> {
+        self.task(Token)
+    }
+
+    /// `token`, blocking the calling thread.
+    #[napi(catch_unwind)]
+    pub fn token_sync(&self, env: Env) -> Result<Token> {
+        self.blocking(&env, Token)
     }
 
     /// Marks the token stale (say, after the API answered 401): the next call refreshes.
     #[napi(catch_unwind)]
     pub fn invalidate(&self, env: Env) -> Result<()> {
         guard(&env, NOT_SENT, || {
-            self.0.invalidate();
+            self.inner.invalidate();
             Ok(())
         })
     }
@@ -216,7 +325,7 @@ impl TokenManager {
     #[napi(catch_unwind)]
     pub fn allow_resend(&self, env: Env) -> Result<()> {
         guard(&env, NOT_SENT, || {
-            self.0.allow_resend();
+            self.inner.allow_resend();
             Ok(())
         })
     }
@@ -229,7 +338,7 @@ impl TokenManager {
     )]
     pub fn stats(&self, env: Env) -> Result<serde_json::Value> {
         guard(&env, NOT_SENT, || {
-            let s = self.0.stats();
+            let s = self.inner.stats();
             Ok(serde_json::json!({
                 "refreshes": s.refreshes,
                 "adoptions": s.adoptions,
@@ -239,18 +348,64 @@ impl TokenManager {
     }
 }
 
-/// `accessToken()`: the manager's token, resolved as its access-token string.
-pub struct AccessToken(Exchange);
-
-impl napi::Task for AccessToken {
-    type Output = Outcome;
-    type JsValue = String;
-
-    fn compute(&mut self) -> Result<Outcome> {
-        Ok(self.0.run())
+impl TokenManager {
+    /// `accessToken()` / `token()`: the core's `token()` on the libuv pool, answered by
+    /// `answer`.
+    fn task<T: ToNapiValue + TypeName>(
+        &self,
+        answer: fn(oauth_refresh::Token) -> T,
+    ) -> AsyncTask<Managed<T>> {
+        let manager = self.inner.clone();
+        AsyncTask::new(Managed {
+            job: Exchange::new(move || manager.token()),
+            on_refresh: self.on_refresh.clone(),
+            answer,
+        })
     }
 
-    fn resolve(&mut self, env: Env, output: Outcome) -> Result<String> {
-        settle(&env, output, |t| t.access_token().to_owned())
+    /// The `*Sync` twin of `task`: the same call to the core, on this thread.
+    fn blocking<T>(&self, env: &Env, answer: fn(oauth_refresh::Token) -> T) -> Result<T> {
+        let mut job = Exchange::new({
+            let manager = self.inner.clone();
+            move || manager.token()
+        });
+        let (outcome, refreshed) = collecting(|| job.run());
+        call_hook(env, self.on_refresh.as_deref(), refreshed);
+        settle(env, outcome, answer)
+    }
+}
+
+/// Wraps the user's hook in `hook.js`, whose function never throws.
+fn wrap_hook(env: &Env, hook: Unknown<'static>) -> Result<Hook> {
+    WRAP.with(|cell| {
+        let cell = cell.borrow();
+        let wrap = cell
+            .as_ref()
+            .ok_or_else(|| Error::from_reason("oauth-refresh is not initialised"))?;
+        let wrapped = wrap.borrow_back(env)?.call(hook)?;
+        // SAFETY: `hook.js` returns a function, a live handle of this environment.
+        unsafe { Hook::from_napi_value(env.raw(), wrapped.raw()) }
+    })
+}
+
+/// A manager call on the libuv pool: the core's answer, then the hook for each token the
+/// call refreshed, on the JavaScript thread, before the promise settles.
+pub struct Managed<T> {
+    job: Exchange,
+    on_refresh: Option<Arc<Hook>>,
+    answer: fn(oauth_refresh::Token) -> T,
+}
+
+impl<T: ToNapiValue + TypeName> napi::Task for Managed<T> {
+    type Output = (Outcome, Vec<oauth_refresh::Token>);
+    type JsValue = T;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(collecting(|| self.job.run()))
+    }
+
+    fn resolve(&mut self, env: Env, (outcome, refreshed): Self::Output) -> Result<T> {
+        call_hook(&env, self.on_refresh.as_deref(), refreshed);
+        settle(&env, outcome, self.answer)
     }
 }

@@ -1,8 +1,17 @@
 //! The request shapes JavaScript passes in: the seed's object literal, camelCase.
 
+use std::collections::BTreeMap;
+
+use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-/// The seed's `RefreshTokenRequest`, accepted as a plain object.
+use crate::error::type_error;
+
+/// The seed's `RefreshTokenRequest`, accepted as a plain object. Any other own key with a
+/// string value is sent as an extra parameter under that exact name (`{ audience: 'api' }`
+/// sends `audience=api`), as `RefreshTokenRequest.param` does in Rust; a name the library
+/// sends itself (`client_id`, `refresh_token`, ...) is `INVALID_INPUT`. Extra keys set to
+/// `undefined` or `null` are left out; any other value is a `TypeError`.
 #[napi(object)]
 pub struct RefreshTokenRequest {
     /// Your client ID.
@@ -19,8 +28,21 @@ pub struct RefreshTokenRequest {
     pub scope: Option<String>,
 }
 
+/// The keys `RefreshTokenRequest` reads itself; every other own key is an extra parameter.
+const KNOWN: [&str; 6] = [
+    "clientId",
+    "clientSecret",
+    "grantType",
+    "refreshToken",
+    "redirectUri",
+    "scope",
+];
+
 impl RefreshTokenRequest {
-    pub fn into_core(self) -> Result<oauth_refresh::RefreshTokenRequest, oauth_refresh::Error> {
+    pub fn into_core(
+        self,
+        extra: BTreeMap<String, String>,
+    ) -> std::result::Result<oauth_refresh::RefreshTokenRequest, oauth_refresh::Error> {
         let mut request = oauth_refresh::RefreshTokenRequest::new(
             self.client_id,
             self.client_secret,
@@ -31,8 +53,49 @@ impl RefreshTokenRequest {
         }
         request.redirect_uri = self.redirect_uri;
         request.scope = self.scope;
+        request.extra = extra;
         Ok(request)
     }
+}
+
+/// The request object's other own enumerable string-keyed properties, as extra parameters.
+/// A value that is not a string is a `TypeError` naming the key, never showing the value.
+pub fn extra_params(env: &Env, value: Unknown<'_>, what: &str) -> Result<BTreeMap<String, String>> {
+    let mut extra = BTreeMap::new();
+    if value.get_type()? != ValueType::Object {
+        return Ok(extra); // the struct conversion has already refused it
+    }
+    // SAFETY: checked to be an object just above.
+    let object = unsafe { value.cast::<Object>() }?;
+    let names = object.get_all_property_names(
+        KeyCollectionMode::OwnOnly,
+        KeyFilter::Enumerable,
+        KeyConversion::NumbersToStrings,
+    )?;
+    for i in 0..names.get_array_length()? {
+        let name: Unknown = names.get_element(i)?;
+        if name.get_type()? != ValueType::String {
+            continue; // a symbol key: not a parameter name
+        }
+        // SAFETY: checked to be a string just above.
+        let name: String = unsafe { name.cast::<String>() }?;
+        if KNOWN.contains(&name.as_str()) {
+            continue;
+        }
+        let value: Unknown = object.get_named_property(&name)?;
+        match value.get_type()? {
+            ValueType::Undefined | ValueType::Null => {}
+            // SAFETY: checked to be a string.
+            ValueType::String => drop(extra.insert(name, unsafe { value.cast::<String>() }?)),
+            _ => {
+                return Err(type_error(
+                    env,
+                    format!("{what}: the extra parameter {name:?} must be a string"),
+                ))
+            }
+        }
+    }
+    Ok(extra)
 }
 
 /// Gusto's `system_access` grant.

@@ -2,6 +2,8 @@
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const util = require('node:util')
+const { spawn } = require('node:child_process')
+const readline = require('node:readline')
 const { Client, OAuthRefreshError } = require('..')
 const { version } = require('../package.json')
 const { startServer } = require('./server')
@@ -68,6 +70,9 @@ test('wrong argument types are TypeErrors that do not echo the value', async () 
   const calls = [
     () => client.refreshSync({ clientId: 'a', clientSecret: 12345678, refreshToken: 't' }),
     () => client.refreshSync({ clientId: 'a', clientSecret: 's' }),
+    () => client.refreshSync({ clientId: 'a', clientSecret: 's', refreshToken: 't', audience: 12345678 }),
+    () => client.refreshSync({ clientId: 'a', clientSecret: 's', refreshToken: 't', audience: { v: '12345678' } }),
+    () => client.refresh({ clientId: 'a', clientSecret: 's', refreshToken: 't', resource: [12345678] }),
     () => client.refreshSync('not an object'),
     () => client.refreshSync(),
     () => client.refresh({ clientId: 1, clientSecret: 's', refreshToken: 't' }),
@@ -97,6 +102,9 @@ test('bad option values and a wrong grantType are INVALID_INPUT', () => {
     () => Client.gusto({ environment: 'staging' }),
     () => new Client({ tokenUrl: 'https://a.example/token' }).refreshSync({ clientId: 'a', clientSecret: 's', grantType: 'system_access', refreshToken: 't' }),
     () => new Client({ tokenUrl: 'https://a.example/token' }).refreshSync({ clientId: '', clientSecret: 's', refreshToken: 't' }),
+    // An extra key may not stand in for a field the library sends itself.
+    () => new Client({ tokenUrl: 'https://a.example/token' }).refreshSync({ clientId: 'a', clientSecret: 's', refreshToken: 't', client_id: 'b' }),
+    () => new Client({ tokenUrl: 'https://a.example/token' }).refreshSync({ clientId: 'a', clientSecret: 's', refreshToken: 't', grant_type: 'password' }),
   ]
   for (const call of bad) {
     assert.throws(call, (e) => e instanceof OAuthRefreshError && e.code === 'INVALID_INPUT' && e.refreshTokenState === 'unused', String(call))
@@ -114,4 +122,50 @@ test('the Gusto preset sends its headers; systemAccess has no refresh token', as
   const system = await client.systemAccess({ clientId: 'app', clientSecret: 'secret-app' })
   assert.equal(system.refreshToken, null)
   assert.equal(client.systemAccessSync({ clientId: 'app', clientSecret: 'secret-app' }).tokenType, 'Bearer')
+})
+
+// A token endpoint in another process (refreshSync blocks this one's event loop) that
+// answers every refresh and tells what form parameters the last one carried, secrets left out.
+const RECORDER = `
+const http = require('node:http')
+let last = null
+http.createServer((req, res) => {
+  let body = ''
+  req.on('data', (c) => { body += c })
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json')
+    if (req.method === 'GET') return res.end(JSON.stringify(last))
+    const params = Object.fromEntries(new URLSearchParams(body))
+    delete params.refresh_token
+    delete params.client_secret
+    last = params
+    res.end(JSON.stringify({ access_token: 'at-recorded', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-recorded' }))
+  })
+}).listen(0, '127.0.0.1', function () { console.log('http://127.0.0.1:' + this.address().port) })
+`
+
+test('unknown string keys of a request are sent as extra form parameters, sync and async', async () => {
+  const child = spawn(process.execPath, ['-e', RECORDER], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const [url] = await new Promise((resolve) => readline.createInterface({ input: child.stdout }).once('line', (l) => resolve([l])))
+    const client = new Client({ tokenUrl: `${url}/token`, clientAuth: 'post' })
+    const last = async () => (await fetch(url)).json()
+    const request = { clientId: 'app', clientSecret: 'secret-app', grantType: 'refresh_token', refreshToken: 'rt', redirectUri: 'https://app/cb', scope: 'read' }
+    client.refreshSync({ ...request, audience: 'https://api.example', resource: 'r1', absent: undefined, none: null })
+    assert.deepEqual(await last(), {
+      grant_type: 'refresh_token',
+      client_id: 'app',
+      redirect_uri: 'https://app/cb',
+      scope: 'read',
+      audience: 'https://api.example',
+      resource: 'r1',
+    })
+    await client.refresh({ ...request, audience: 'async' })
+    assert.equal((await last()).audience, 'async')
+    // Known camelCase keys are fields, never extra parameters.
+    await client.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'rt' })
+    assert.deepEqual(await last(), { grant_type: 'refresh_token', client_id: 'app' })
+  } finally {
+    child.kill()
+  }
 })

@@ -1,5 +1,5 @@
 // Type-checked with `tsc --noEmit` against the generated index.d.ts; never run.
-import { Client, ERROR_CODES, FileStore, OAuthRefreshError, OAuthRefreshErrorCode, RedisStore, Token, TokenManager } from 'oauth-refresh'
+import { Client, ERROR_CODES, FileStore, MemoryStore, OAuthRefreshError, OAuthRefreshErrorCode, RedisStore, RefreshTokenRequest, Token, TokenManager } from 'oauth-refresh'
 
 async function main(): Promise<string> {
   const client = new Client({ tokenUrl: 'https://auth.example.com/token', bodyEncoding: 'form', clientAuth: 'basic', timeoutMs: 30000, connectTimeoutMs: 10000, maxRetries: 2, headers: {}, allowInsecureHttp: false })
@@ -10,6 +10,10 @@ async function main(): Promise<string> {
     const token: Token = await client.refresh(request, { signal: controller.signal })
     const same: Token = gusto.refreshSync({ ...request, redirectUri: 'https://app/cb', scope: 'read' })
     const sys: Token = await gusto.systemAccess({ clientId: 'id', clientSecret: 'secret' })
+    const extra: Token = client.refreshSync({ ...request, audience: 'https://api.example', resource: undefined })
+    const typed: RefreshTokenRequest = { clientId: 'id', clientSecret: 'secret', refreshToken: 'rt', audience: 'api' }
+    await client.refresh(typed)
+    void extra
     const expires: Date | null = token.expiresAt
     const rotated: boolean = same.refreshTokenRotated
     const next: string | null = sys.refreshToken
@@ -37,5 +41,17 @@ function stores(client: Client): TokenManager[] {
   return [manager, new TokenManager(client, options, file)]
 }
 
+async function hooks(client: Client): Promise<string> {
+  const kept: Token[] = []
+  const manager = new TokenManager(client, { clientId: 'id', clientSecret: 'secret', onRefresh: (token: Token) => { kept.push(token) } }, new MemoryStore())
+  const asyncHook = new TokenManager(client, { clientId: 'id', clientSecret: 'secret', onRefresh: async (token) => token.refreshToken })
+  const token: Token = manager.tokenSync()
+  const later: Token = await asyncHook.token()
+  const access: string = manager.accessTokenSync()
+  const access2: string = await manager.accessToken()
+  return `${token.accessToken} ${later.accessToken} ${access} ${access2} ${kept.length}`
+}
+
 void main
 void stores
+void hooks
