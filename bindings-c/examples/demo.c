@@ -1,6 +1,7 @@
 /* `make demo`, C part: refresh twice, show a reuse failing, ask Gusto for a system token.
  * Build: cc demo.c $(pkg-config --cflags --libs oauth_refresh) */
 #include <oauth_refresh.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,17 +63,20 @@ int main(void) {
   oauth_refresh_manager *manager = NULL;
   result = oauth_refresh_manager_new(client, &manager_options, &manager, &error);
   if (result != OAUTH_REFRESH_RESULT_OK) return fail("manager", result, error);
-  char access[3][256];
+  char *access[3] = {NULL, NULL, NULL}; /* copies, freed (and wiped) with oauth_refresh_string_free() */
   for (int i = 0; i < 3; i++) {
     if (i == 2) oauth_refresh_manager_invalidate(manager); /* as after an API 401 */
-    oauth_refresh_token *t = NULL;
-    result = oauth_refresh_manager_token(manager, &t, &error);
-    if (result != OAUTH_REFRESH_RESULT_OK) return fail("manager token", result, error);
-    snprintf(access[i], sizeof access[i], "%s", oauth_refresh_token_access_token(t));
-    oauth_refresh_token_free(t);
+    result = oauth_refresh_manager_access_token(manager, &access[i], &error);
+    if (result != OAUTH_REFRESH_RESULT_OK) return fail("manager access_token", result, error);
   }
   printf("c: manager served the cached token again: %d, a new one after invalidate(): %d\n",
          strcmp(access[0], access[1]) == 0, strcmp(access[0], access[2]) != 0);
+  for (int i = 0; i < 3; i++) oauth_refresh_string_free(access[i]);
+  uint64_t refreshes = 0, adoptions = 0, failures = 0;
+  if (oauth_refresh_manager_stats(manager, &refreshes, &adoptions, &failures) == OAUTH_REFRESH_RESULT_OK) {
+    printf("c: manager stats: refreshes=%llu adoptions=%llu failures=%llu\n", (unsigned long long)refreshes,
+           (unsigned long long)adoptions, (unsigned long long)failures);
+  }
   oauth_refresh_manager_free(manager);
   oauth_refresh_client_free(client);
 
