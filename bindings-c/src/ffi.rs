@@ -161,6 +161,11 @@ pub fn ptr_or_null(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
 }
 
+/// A core duration as the milliseconds the C options hold.
+pub fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{boundary, Sends};

@@ -89,7 +89,7 @@ pub extern "C" fn oauth_refresh_manager_options_default() -> oauth_refresh_manag
         redirect_uri: std::ptr::null(),
         store: std::ptr::null(),
         refresh_without_store: core.refresh_without_store,
-        min_window_ms: u64::try_from(core.min_window.as_millis()).unwrap_or(u64::MAX),
+        min_window_ms: crate::ffi::millis(core.min_window),
         on_refresh: None,
         user_data: std::ptr::null_mut(),
     }

@@ -34,9 +34,6 @@ pub struct oauth_refresh_store_options {
 /// exist.
 pub struct oauth_refresh_store(pub(crate) Arc<dyn TokenStore>);
 
-/// The core's `RedisStore` default, which it does not expose.
-const DEFAULT_REDIS_TIMEOUT_MS: u64 = 2000;
-
 /// Options with every default.
 #[no_mangle]
 pub extern "C" fn oauth_refresh_store_options_default() -> oauth_refresh_store_options {
@@ -44,7 +41,7 @@ pub extern "C" fn oauth_refresh_store_options_default() -> oauth_refresh_store_o
         account: std::ptr::null(),
         prefix: std::ptr::null(),
         encryption_key: std::ptr::null(),
-        timeout_ms: DEFAULT_REDIS_TIMEOUT_MS,
+        timeout_ms: crate::ffi::millis(oauth::RedisStore::DEFAULT_TIMEOUT),
     }
 }
 

@@ -143,13 +143,18 @@ const OWN_HEADERS: [&str; 6] = [
 ];
 
 impl ClientBuilder {
+    /// The default deadline for a whole refresh, retries included.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default deadline for opening a connection.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
     fn new(token_url: String) -> Self {
         ClientBuilder {
             token_url,
             body_encoding: BodyEncoding::Form,
             client_auth: ClientAuth::Basic,
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
+            timeout: Self::DEFAULT_TIMEOUT,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
             headers: Vec::new(),
             user_agent: None,

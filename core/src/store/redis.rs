@@ -98,6 +98,11 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 });
 
 impl RedisStore {
+    /// The default wait to connect, and for each answer.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+}
+
+impl RedisStore {
     /// A store for `account` under `prefix` at `url` (`redis://[user:password@]host:port[/db]`,
     /// or `unix:///path`). Nothing is connected until first use.
     ///
@@ -121,7 +126,7 @@ impl RedisStore {
                 token_key,
                 lease_key,
                 key: None,
-                timeout: Duration::from_secs(2),
+                timeout: RedisStore::DEFAULT_TIMEOUT,
             }),
         })
     }
