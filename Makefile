@@ -53,7 +53,7 @@ lint: ## rustfmt, clippy with warnings as errors, and the generated C header's d
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	git diff --exit-code -- bindings-c/include/oauth_refresh.h
 
-test-rust: redis-server ## The Rust suites: unit, conformance, errors, secrets, stores
+test-rust: redis-server ## The Rust suites: unit, conformance (TLS, proxies), errors, secrets, proxies, stores
 	mkdir -p $(LEAK)
 	$(CARGO) test --features oauth-refresh/redis -- --nocapture $(call TEE,rust)
 
