@@ -1,6 +1,7 @@
 //! The client: one reused HTTP agent per token endpoint, safe defaults, bounded retries.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -387,9 +388,12 @@ fn roots_with(path: &std::path::Path) -> Result<RootCerts, Error> {
 fn read_wiped(reader: &mut impl Read, body: &mut Zeroizing<Vec<u8>>) -> std::io::Result<()> {
     const CHUNK: usize = 8 * 1024;
     loop {
-        reserve_wiped(body, CHUNK);
-        let len = body.len();
-        body.resize(len + CHUNK, 0);
+        // Grow only when full: a response that fits is read without a second buffer.
+        if body.len() == body.capacity() {
+            reserve_wiped(body, CHUNK);
+        }
+        let (len, capacity) = (body.len(), body.capacity());
+        body.resize(capacity, 0);
         match reader.read(&mut body[len..]) {
             Ok(n) => {
                 body.truncate(len + n);
@@ -412,6 +416,8 @@ struct Sending<'a> {
     refresh_token: Option<&'a Secret>,
     /// Values that must not appear in any error, even if the server echoes them.
     secrets: &'a [&'a str],
+    /// Extra parameters sent (a PKCE verifier, say): secrets too, gathered only on error.
+    extra: Option<&'a BTreeMap<String, String>>,
     /// Set once a request may have left, for the panic boundary.
     sent: &'a Cell<bool>,
 }
@@ -507,20 +513,17 @@ impl Client {
         for (name, value) in &request.extra {
             body.param(name, value);
         }
-        // Extra parameters (a PKCE verifier, say) are treated as secrets too.
-        let secrets: Vec<&str> = [
+        let secrets = [
             request.client_secret.expose(),
             request.refresh_token.expose(),
-        ]
-        .into_iter()
-        .chain(request.extra.values().map(String::as_str))
-        .collect();
+        ];
         self.execute(
             &body.finish(),
             (&request.client_id, &request.client_secret),
             &Sending {
                 refresh_token: Some(&request.refresh_token),
                 secrets: &secrets,
+                extra: Some(&request.extra),
                 sent,
             },
         )
@@ -547,6 +550,7 @@ impl Client {
             &Sending {
                 refresh_token: None,
                 secrets: &secrets,
+                extra: None,
                 sent,
             },
         )
@@ -601,8 +605,11 @@ impl Client {
                         .iter()
                         .filter(|(name, _)| name.as_str() != GUSTO_API_VERSION)
                         .filter_map(|(_, v)| v.to_str().ok());
-                    let secrets: Vec<&str> =
-                        sending.secrets.iter().copied().chain(headers).collect();
+                    let extra = sending.extra.into_iter().flat_map(|m| m.values());
+                    let secrets: Vec<&str> = (sending.secrets.iter().copied())
+                        .chain(extra.map(String::as_str))
+                        .chain(headers)
+                        .collect();
                     redact(err, &secrets, basic)
                 }
             };
