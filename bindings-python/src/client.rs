@@ -1,19 +1,15 @@
 //! `Client`: options in, blocking refreshes with the GIL released, asyncio futures out.
 
-use oauth_refresh::limits::duration_from_secs;
-use oauth_refresh::{
-    BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment, SystemAccessTokenRequest,
-};
+use oauth_refresh::options::Value;
+use oauth_refresh::{ClientOptions, GustoEnvironment, SystemAccessTokenRequest};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyString;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::str::FromStr;
+use pyo3::types::{PyDict, PyString};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{guarded, invalid_input, to_pyerr};
+use crate::error::{guarded, to_pyerr};
+use crate::options::{each, value, PY};
 use crate::request::RefreshTokenRequest;
 use crate::token::Token;
 
@@ -23,44 +19,6 @@ static RUN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 #[pyclass(frozen, module = "oauth_refresh", name = "Client")]
 pub struct Client(Arc<oauth_refresh::Client>);
 
-/// The options both constructors share.
-struct Options {
-    timeout: f64,
-    connect_timeout: f64,
-    max_retries: u32,
-    headers: Option<BTreeMap<String, String>>,
-    allow_insecure_http: bool,
-    ca_file: Option<PathBuf>,
-    user_agent: Option<String>,
-}
-
-impl Options {
-    fn apply(self, py: Python<'_>, mut builder: ClientBuilder) -> PyResult<Client> {
-        let seconds = |name: &str, value: f64| match duration_from_secs(name, value) {
-            Ok(d) if d.is_zero() => Err(invalid_input(py, format!("{name} must not be 0"))),
-            Ok(d) => Ok(d),
-            Err(e) => Err(to_pyerr(py, &e)),
-        };
-        builder = builder
-            .surface("python")
-            .timeout(seconds("timeout", self.timeout)?)
-            .connect_timeout(seconds("connect_timeout", self.connect_timeout)?)
-            .max_retries(self.max_retries)
-            .allow_insecure_http(self.allow_insecure_http);
-        for (name, value) in self.headers.unwrap_or_default() {
-            builder = builder.header(name, value);
-        }
-        if let Some(path) = self.ca_file {
-            builder = builder.ca_file(path);
-        }
-        if let Some(agent) = self.user_agent {
-            builder = builder.user_agent(agent);
-        }
-        let client = builder.build().map_err(|e| to_pyerr(py, &e))?;
-        Ok(Client(Arc::new(client)))
-    }
-}
-
 impl Client {
     pub fn inner(&self) -> Arc<oauth_refresh::Client> {
         self.0.clone()
@@ -69,76 +27,36 @@ impl Client {
 
 #[pymethods]
 impl Client {
+    /// A client for an RFC 6749 token endpoint; every option is a keyword argument
+    /// (`oauth_refresh.ClientOptions` lists them).
     #[new]
-    #[pyo3(signature = (token_url, *, body_encoding="form", client_auth="basic", timeout=30.0, connect_timeout=10.0, max_retries=2, headers=None, allow_insecure_http=false, ca_file=None, user_agent=None))]
-    #[allow(clippy::too_many_arguments)] // one per Python keyword argument
+    #[pyo3(signature = (token_url, **options))]
     fn new(
         py: Python<'_>,
-        token_url: String,
-        body_encoding: &str,
-        client_auth: &str,
-        timeout: f64,
-        connect_timeout: f64,
-        max_retries: u32,
-        headers: Option<BTreeMap<String, String>>,
-        allow_insecure_http: bool,
-        ca_file: Option<PathBuf>,
-        user_agent: Option<String>,
+        token_url: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guarded(py, || {
-            let encoding = BodyEncoding::parse(body_encoding)
-                .ok_or_else(|| invalid_input(py, "body_encoding must be \"form\" or \"json\""))?;
-            let auth = ClientAuth::parse(client_auth)
-                .ok_or_else(|| invalid_input(py, "client_auth must be \"basic\" or \"post\""))?;
-            let builder = oauth_refresh::Client::builder(token_url)
-                .body_encoding(encoding)
-                .client_auth(auth);
-            let options = Options {
-                timeout,
-                connect_timeout,
-                max_retries,
-                headers,
-                allow_insecure_http,
-                ca_file,
-                user_agent,
-            };
-            options.apply(py, builder)
+            let mut o = ClientOptions::default();
+            o.set(PY, "token_url", value(token_url))
+                .map_err(|e| to_pyerr(py, &e))?;
+            build(py, o, options)
         })
     }
 
     /// The Gusto preset. `environment` is "demo", "production" or a base URL.
     #[staticmethod]
-    #[pyo3(signature = (environment="demo", api_version=None, *, timeout=30.0, connect_timeout=10.0, max_retries=2, headers=None, allow_insecure_http=false, ca_file=None, user_agent=None))]
-    #[allow(clippy::too_many_arguments)] // one per Python keyword argument
+    #[pyo3(signature = (environment="demo", **options))]
     fn gusto(
         py: Python<'_>,
         environment: &str,
-        api_version: Option<String>,
-        timeout: f64,
-        connect_timeout: f64,
-        max_retries: u32,
-        headers: Option<BTreeMap<String, String>>,
-        allow_insecure_http: bool,
-        ca_file: Option<PathBuf>,
-        user_agent: Option<String>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guarded(py, || {
-            let environment =
-                GustoEnvironment::from_str(environment).map_err(|e| to_pyerr(py, &e))?;
-            let mut builder = oauth_refresh::Client::gusto(environment);
-            if let Some(version) = api_version {
-                builder = builder.gusto_api_version(version);
-            }
-            let options = Options {
-                timeout,
-                connect_timeout,
-                max_retries,
-                headers,
-                allow_insecure_http,
-                ca_file,
-                user_agent,
-            };
-            options.apply(py, builder)
+            let mut o = ClientOptions::gusto(GustoEnvironment::Demo);
+            o.set(PY, "environment", Value::Text(environment.to_owned()))
+                .map_err(|e| to_pyerr(py, &e))?;
+            build(py, o, options)
         })
     }
 
@@ -226,6 +144,18 @@ impl Client {
     fn __repr__(&self) -> String {
         "Client(...)".to_owned()
     }
+}
+
+/// Applies the keyword arguments and builds the client.
+fn build(
+    py: Python<'_>,
+    mut o: ClientOptions,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Client> {
+    o.surface = "python";
+    each(options, |name, v| o.set(PY, name, v))?;
+    let client = o.build().map_err(|e| to_pyerr(py, &e))?;
+    Ok(Client(Arc::new(client)))
 }
 
 fn to_request(

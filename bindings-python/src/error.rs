@@ -3,39 +3,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use oauth_refresh::{Error, ErrorCode, RefreshTokenState};
+use oauth_refresh::{Error, ErrorCode, Field, RefreshTokenState};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyModule;
+use pyo3::types::{PyBool, PyModule};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-
-fn class_name(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::InvalidInput => "InvalidInputError",
-        ErrorCode::InvalidGrant => "InvalidGrantError",
-        ErrorCode::InvalidClient => "InvalidClientError",
-        ErrorCode::InvalidRequest => "InvalidRequestError",
-        ErrorCode::InvalidScope => "InvalidScopeError",
-        ErrorCode::UnauthorizedClient => "UnauthorizedClientError",
-        ErrorCode::UnsupportedGrantType => "UnsupportedGrantTypeError",
-        ErrorCode::RateLimited => "RateLimitedError",
-        ErrorCode::ServerError => "ServerError",
-        ErrorCode::HttpStatus => "HttpStatusError",
-        ErrorCode::Timeout => "TimeoutError",
-        ErrorCode::Connection => "ConnectionError",
-        ErrorCode::Tls => "TlsError",
-        ErrorCode::InvalidResponse => "InvalidResponseError",
-        ErrorCode::StoreFailed => "StoreFailedError",
-        ErrorCode::StoreUnavailable => "StoreUnavailableError",
-        ErrorCode::StoreDecrypt => "StoreDecryptError",
-        // A bug caught as a panic: no class of its own, the documented base class.
-        ErrorCode::Internal => "OAuthRefreshError",
-        // The core's enum is #[non_exhaustive], so Rust demands this arm. A code added there
-        // without a class here fails test_every_core_code_has_its_class (over ErrorCode::ALL).
-        _ => "OAuthRefreshError",
-    }
-}
 
 /// The exception instance for a core error, with every field as an attribute.
 pub fn to_pyerr(py: Python<'_>, err: &Error) -> PyErr {
@@ -59,14 +32,10 @@ fn internal(py: Python<'_>) -> PyErr {
     to_pyerr(py, &Error::internal(RefreshTokenState::Unknown))
 }
 
-/// Every code of the core with the name of the class it raises: for the test that each one
-/// maps to a class of `_errors` with that code.
+/// Every code of the core, for the test that each has its class in `_errors._BY_CODE`.
 #[pyfunction]
-pub fn _error_codes() -> Vec<(&'static str, &'static str)> {
-    ErrorCode::ALL
-        .iter()
-        .map(|&c| (c.as_str(), class_name(c)))
-        .collect()
+pub fn _error_codes() -> Vec<&'static str> {
+    ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
 }
 
 fn errors(py: Python<'_>) -> PyResult<&Py<PyModule>> {
@@ -77,23 +46,28 @@ fn errors(py: Python<'_>) -> PyResult<&Py<PyModule>> {
 
 fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     let module = errors(py)?;
-    let class = module.bind(py).getattr(class_name(err.code()))?;
+    // `_errors` is generated from the core's codes (`make generate`).
+    let class = module
+        .bind(py)
+        .getattr("_BY_CODE")?
+        .get_item(err.code().as_str())?;
     // Only the message goes through the constructor: builtins like OSError treat
-    // keyword arguments specially. The rest are plain attributes.
+    // keyword arguments specially. The fields are plain attributes, named as the core names them.
     let exc = class.call1((err.to_string(),))?;
-    exc.setattr("code", err.code().as_str())?;
-    exc.setattr("refresh_token_state", err.refresh_token_state().as_str())?;
-    exc.setattr("retryable", err.is_retryable())?;
-    exc.setattr("status", err.status())?;
-    exc.setattr("error", err.error())?;
-    exc.setattr("error_description", err.error_description())?;
-    exc.setattr("error_uri", err.error_uri())?;
-    exc.setattr("retry_after", err.retry_after().map(|d| d.as_secs_f64()))?;
-    exc.setattr("salvaged_refresh_token", err.salvaged_refresh_token())?;
-    // On store_failed: the new token the store could not keep.
-    match err.token() {
-        Some(token) => exc.setattr("token", crate::token::Token(token.clone()))?,
-        None => exc.setattr("token", py.None())?,
+    for (name, field) in err.fields() {
+        let value = match field {
+            Field::Null => py.None(),
+            Field::Code(code) => code.as_str().into_pyobject(py)?.into_any().unbind(),
+            Field::Text(text) => text.into_pyobject(py)?.into_any().unbind(),
+            Field::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
+            Field::Number(n) => n.into_pyobject(py)?.into_any().unbind(),
+            Field::Duration(d) => d.as_secs_f64().into_pyobject(py)?.into_any().unbind(),
+            Field::Token(t) => crate::token::Token(t.clone())
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+        };
+        exc.setattr(name, value)?;
     }
     Ok(exc)
 }

@@ -3,14 +3,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use oauth_refresh::limits::duration_from_secs;
-use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
+use oauth_refresh::options::Value;
+use oauth_refresh::{ManagerConfig, StoreOptions, TokenStore};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::client::Client;
 use crate::client::{in_background, Answer};
 use crate::error::{guarded, to_pyerr};
+use crate::options::{each, value, PY};
 use crate::token::Token;
 
 /// Keeps the token in this process only.
@@ -31,15 +32,15 @@ pub struct FileStore(Arc<oauth_refresh::FileStore>);
 
 #[pymethods]
 impl FileStore {
+    /// A store at `path`; nothing is created until the first write. Options
+    /// (`encryption_key`) are keyword arguments.
     #[new]
-    #[pyo3(signature = (path, *, encryption_key=None))]
-    fn new(py: Python<'_>, path: PathBuf, encryption_key: Option<KeyInput>) -> PyResult<Self> {
+    #[pyo3(signature = (path, **options))]
+    fn new(py: Python<'_>, path: PathBuf, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         guarded(py, || {
-            let mut store = oauth_refresh::FileStore::new(path);
-            if let Some(key) = encryption_key {
-                store = store.with_encryption(key.parse(py)?);
-            }
-            Ok(FileStore(Arc::new(store)))
+            let mut o = StoreOptions::default();
+            each(options, |name, v| o.set_file(PY, name, v))?;
+            Ok(FileStore(Arc::new(o.file(path))))
         })
     }
 }
@@ -50,25 +51,20 @@ pub struct RedisStore(Arc<oauth_refresh::RedisStore>);
 
 #[pymethods]
 impl RedisStore {
+    /// The store for `account` at `url`. Options (`prefix`, `timeout`, `encryption_key`)
+    /// are keyword arguments.
     #[new]
-    #[pyo3(signature = (url, *, account, prefix="oauth-refresh", encryption_key=None, timeout=2.0))]
+    #[pyo3(signature = (url, *, account, **options))]
     fn new(
         py: Python<'_>,
-        url: String,
-        account: String,
-        prefix: &str,
-        encryption_key: Option<KeyInput>,
-        timeout: f64,
+        url: &str,
+        account: &str,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guarded(py, || {
-            let mut store = duration_from_secs("timeout", timeout)
-                .and_then(|timeout| {
-                    oauth_refresh::RedisStore::new(&url, prefix, &account)?.with_timeout(timeout)
-                })
-                .map_err(|e| to_pyerr(py, &e))?;
-            if let Some(key) = encryption_key {
-                store = store.with_encryption(key.parse(py)?);
-            }
+            let mut o = StoreOptions::default();
+            each(options, |name, v| o.set_redis(PY, name, v))?;
+            let store = o.redis(url, account).map_err(|e| to_pyerr(py, &e))?;
             Ok(RedisStore(Arc::new(store)))
         })
     }
@@ -76,23 +72,6 @@ impl RedisStore {
     fn __repr__(&self) -> String {
         // The URL may hold a password: show only the key.
         format!("RedisStore(key={:?})", self.0.token_key())
-    }
-}
-
-/// An encryption key as Python passes it: 32 raw bytes, or hex / base64 text.
-#[derive(FromPyObject)]
-pub enum KeyInput {
-    Bytes(Vec<u8>),
-    Text(String),
-}
-
-impl KeyInput {
-    fn parse(self, py: Python<'_>) -> PyResult<EncryptionKey> {
-        match self {
-            KeyInput::Bytes(bytes) => EncryptionKey::from_bytes(&bytes),
-            KeyInput::Text(text) => EncryptionKey::parse(&text),
-        }
-        .map_err(|e| to_pyerr(py, &e))
     }
 }
 
@@ -104,21 +83,20 @@ pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
 
 #[pymethods]
 impl TokenManager {
+    /// A manager refreshing with `client`; options (`scope`, `min_window`, ...: see
+    /// `oauth_refresh.TokenManagerOptions`) are keyword arguments.
     #[new]
-    #[pyo3(signature = (client, client_id, client_secret, refresh_token=None, *, store=None, on_refresh=None, scope=None, redirect_uri=None, min_window=30.0, refresh_without_store=false))]
-    #[allow(clippy::too_many_arguments)] // one per Python keyword argument
+    #[pyo3(signature = (client, client_id, client_secret, refresh_token=None, *, store=None, on_refresh=None, **options))]
+    #[allow(clippy::too_many_arguments)] // one per Python argument
     fn new(
         py: Python<'_>,
         client: &Bound<'_, Client>,
-        client_id: String,
-        client_secret: String,
-        refresh_token: Option<String>,
+        client_id: &Bound<'_, PyAny>,
+        client_secret: &Bound<'_, PyAny>,
+        refresh_token: Option<&Bound<'_, PyAny>>,
         store: Option<&Bound<'_, PyAny>>,
         on_refresh: Option<Py<PyAny>>,
-        scope: Option<String>,
-        redirect_uri: Option<String>,
-        min_window: f64,
-        refresh_without_store: bool,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guarded(py, || {
             let store: Arc<dyn TokenStore> = match store {
@@ -137,24 +115,21 @@ impl TokenManager {
                     }
                 }
             };
-            let min_window =
-                duration_from_secs("min_window", min_window).map_err(|e| to_pyerr(py, &e))?;
-            let credentials = Credentials {
-                client_id,
-                client_secret: Secret::new(client_secret),
-                refresh_token: refresh_token.map(Secret::new),
-                scope,
-                redirect_uri,
-            };
-            let options = ManagerOptions {
-                min_window,
-                refresh_without_store,
-                ..ManagerOptions::default()
-            };
-            let mut manager =
-                oauth_refresh::TokenManager::new(client.get().inner(), credentials, store)
-                    .with_options(options)
+            let mut config = ManagerConfig::default();
+            let positional = [
+                ("client_id", Some(client_id)),
+                ("client_secret", Some(client_secret)),
+                ("refresh_token", refresh_token),
+            ];
+            for (name, v) in positional {
+                config
+                    .set(PY, name, v.map_or(Value::Null, value))
                     .map_err(|e| to_pyerr(py, &e))?;
+            }
+            each(options, |name, v| config.set(PY, name, v))?;
+            let mut manager = config
+                .build(client.get().inner(), store)
+                .map_err(|e| to_pyerr(py, &e))?;
             if let Some(hook) = on_refresh {
                 manager = manager.on_refresh(move |token| {
                     // Runs on the refreshing thread, without the GIL: take it for the callback.

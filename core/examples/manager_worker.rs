@@ -47,7 +47,11 @@ fn main() {
     };
     let store: Arc<dyn TokenStore> = if store.starts_with("redis://") {
         let prefix = std::env::var("WORKER_PREFIX").unwrap_or_else(|_| "worker".into());
-        Arc::new(RedisStore::new(store, &prefix, "acct").unwrap())
+        Arc::new(
+            RedisStore::new(store, "acct")
+                .and_then(|s| s.with_prefix(&prefix))
+                .unwrap(),
+        )
     } else {
         Arc::new(FileStore::new(store))
     };

@@ -10,7 +10,8 @@ use oauth_refresh::{Client, Credentials, EncryptionKey, RedisStore, Secret, Toke
 
 fn host(client: &Arc<Client>) -> Result<TokenManager, Box<dyn std::error::Error>> {
     let key = EncryptionKey::parse(&std::env::var("TOKEN_ENCRYPTION_KEY")?)?;
-    let store = RedisStore::new(&std::env::var("REDIS_URL")?, "my-app-rust", "company-42")?
+    let store = RedisStore::new(&std::env::var("REDIS_URL")?, "company-42")?
+        .with_prefix("my-app-rust")?
         .with_encryption(key);
     let credentials = Credentials {
         client_id: "my-app".into(),

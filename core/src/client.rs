@@ -18,6 +18,7 @@ use crate::cork::CorkConnector;
 use crate::encode::{basic_credentials, reserve_wiped, BodyEncoding, BodyWriter};
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_timeout};
+use crate::options::{self, Checked, Face, Kind, OptionInfo, Preset, Value};
 use crate::proxy::{self, is_loopback};
 use crate::redact::redact;
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
@@ -112,23 +113,182 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Builds a [`Client`]; every option has a safe default.
+/// Every option of a [`Client`], as data: the defaults, the validation, and the name each
+/// language gives each option ([`ClientOptions::OPTIONS`]). [`ClientBuilder`] is the fluent
+/// Rust API over it; the bindings fill it through [`ClientOptions::set`].
 #[derive(Clone, Debug)]
-pub struct ClientBuilder {
-    token_url: String,
-    body_encoding: BodyEncoding,
-    client_auth: ClientAuth,
-    timeout: Duration,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
-    // Values may be API keys: kept as secrets so Debug never shows them.
-    headers: Vec<(String, Secret)>,
-    user_agent: Option<String>,
-    surface: &'static str,
-    allow_insecure_http: bool,
-    ca_file: Option<PathBuf>,
-    proxy_from_env: bool,
+pub struct ClientOptions {
+    /// The token endpoint. Required unless `gusto` is set, which implies it.
+    pub token_url: Option<String>,
+    /// The Gusto preset: this environment's `/oauth/token`, JSON body, credentials in the
+    /// body, unknown outcomes retried.
+    pub gusto: Option<GustoEnvironment>,
+    /// `X-Gusto-API-Version`.
+    pub gusto_api_version: Option<String>,
+    /// Body encoding (default [`BodyEncoding::Form`]; the Gusto preset's is fixed).
+    pub body_encoding: Option<BodyEncoding>,
+    /// Client authentication (default [`ClientAuth::Basic`]; the Gusto preset's is fixed).
+    pub client_auth: Option<ClientAuth>,
+    /// The deadline for a whole refresh, retries included.
+    pub timeout: Duration,
+    /// The deadline for opening a connection.
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt (0 disables retries).
+    pub max_retries: u32,
+    /// Resend a refresh token whose outcome is unknown (default: only with the Gusto preset).
+    pub retry_unknown_outcome: Option<bool>,
+    /// First backoff delay; doubled on each retry, with jitter.
+    pub initial_backoff: Duration,
+    /// The longest wait between attempts, and the longest `Retry-After` honoured.
+    pub max_backoff: Duration,
+    /// Extra headers. Values may be API keys: kept as secrets so Debug never shows them.
+    pub headers: Vec<(String, Secret)>,
+    /// Replaces the default `User-Agent`.
+    pub user_agent: Option<String>,
+    /// Allow plain `http://` to hosts other than loopback.
+    pub allow_insecure_http: bool,
+    /// Extra CA certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// Use the proxy variables of the environment.
+    pub proxy_from_env: bool,
+    /// Names the language in the default `User-Agent`.
+    #[doc(hidden)]
+    pub surface: &'static str,
 }
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        let retry = RetryPolicy::default();
+        ClientOptions {
+            token_url: None,
+            gusto: None,
+            gusto_api_version: None,
+            body_encoding: None,
+            client_auth: None,
+            timeout: ClientBuilder::DEFAULT_TIMEOUT,
+            connect_timeout: ClientBuilder::DEFAULT_CONNECT_TIMEOUT,
+            max_retries: retry.max_retries,
+            retry_unknown_outcome: None,
+            initial_backoff: retry.initial_backoff,
+            max_backoff: retry.max_backoff,
+            headers: Vec::new(),
+            user_agent: None,
+            allow_insecure_http: false,
+            ca_file: None,
+            proxy_from_env: true,
+            surface: "rust",
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Every option a face can set, in the order the docs list them.
+    pub const OPTIONS: &'static [OptionInfo] = &[
+        OptionInfo::new("token_url", Kind::Text, "The token endpoint, e.g. https://auth.example.com/token (not with the Gusto preset).").only(Preset::NotGusto),
+        OptionInfo::new("environment", Kind::Text, "Gusto preset only: \"demo\" (default), \"production\", or a base URL.").only(Preset::GustoOnly),
+        OptionInfo::new("gusto_api_version", Kind::Text, "Gusto preset only: X-Gusto-API-Version; omitted, Gusto uses the application's minimum version.").only(Preset::GustoOnly),
+        OptionInfo::new("body_encoding", Kind::Text, "\"form\" (default) or \"json\" (not with the Gusto preset, which sends JSON).").only(Preset::NotGusto),
+        OptionInfo::new("client_auth", Kind::Text, "\"basic\" (default, HTTP Basic) or \"post\" (credentials in the body; not with the Gusto preset).").only(Preset::NotGusto),
+        OptionInfo::new("timeout", Kind::Duration, "Deadline for a whole refresh, retries included (default 30 s; more than 0, at most a year)."),
+        OptionInfo::new("connect_timeout", Kind::Duration, "Deadline for opening a connection (default 10 s; more than 0, at most a year)."),
+        OptionInfo::new("max_retries", Kind::Count, "Retries after the first attempt, only where safe (default 2; 0 disables retries)."),
+        OptionInfo::new("retry_unknown_outcome", Kind::Bool, "Also retry when the refresh token may have been consumed: only for servers that forgive a resent token (default false; true with the Gusto preset)."),
+        OptionInfo::new("initial_backoff", Kind::Duration, "First wait between attempts, doubled each retry, with jitter (default 200 ms)."),
+        OptionInfo::new("max_backoff", Kind::Duration, "Longest wait between attempts, and the longest Retry-After honoured (default 10 s)."),
+        OptionInfo::new("headers", Kind::Pairs, "Extra headers for every request (not Authorization, Content-Type or framing headers); values are treated as secrets."),
+        OptionInfo::new("user_agent", Kind::Text, "Replaces the default User-Agent oauth-refresh/<version> (<language>)."),
+        OptionInfo::new("allow_insecure_http", Kind::Bool, "Allow plain http:// to hosts other than loopback (default false)."),
+        OptionInfo::new("ca_file", Kind::Path, "A PEM file of CA certificates trusted in addition to the built-in roots (SSL_CERT_FILE when not set)."),
+        OptionInfo::new("proxy_from_env", Kind::Bool, "Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback is never proxied)."),
+    ];
+
+    /// The options of a client for this token endpoint, every other option at its default.
+    pub fn new(token_url: impl Into<String>) -> Self {
+        ClientOptions {
+            token_url: Some(token_url.into()),
+            ..ClientOptions::default()
+        }
+    }
+
+    /// The options of the Gusto preset for this environment.
+    pub fn gusto(environment: GustoEnvironment) -> Self {
+        ClientOptions {
+            gusto: Some(environment),
+            ..ClientOptions::default()
+        }
+    }
+
+    /// Sets the option `name`, as `face` spells it, from a value as the binding received
+    /// it: type, range and meaning are checked here; the error names the option.
+    pub fn set(&mut self, face: Face, name: &str, value: Value) -> Result<(), Error> {
+        let gusto = Some(self.gusto.is_some());
+        options::set(
+            Self::OPTIONS,
+            "client",
+            face,
+            name,
+            value,
+            gusto,
+            |name, value| {
+                match (name, value) {
+                    ("token_url", Checked::Text(v)) => self.token_url = Some(v),
+                    ("environment", Checked::Text(v)) => match self.gusto {
+                        Some(_) => self.gusto = Some(v.parse()?),
+                        None => {
+                            return Err(Error::invalid_input(
+                                "environment is an option of the Gusto preset",
+                            ))
+                        }
+                    },
+                    ("gusto_api_version", Checked::Text(v)) => self.gusto_api_version = Some(v),
+                    ("body_encoding", Checked::Text(v)) => {
+                        self.body_encoding = Some(BodyEncoding::parse(&v).ok_or_else(|| {
+                            Error::invalid_input(format!(
+                                "{} must be \"form\" or \"json\"",
+                                face.name(name, Kind::Text)
+                            ))
+                        })?)
+                    }
+                    ("client_auth", Checked::Text(v)) => {
+                        self.client_auth = Some(ClientAuth::parse(&v).ok_or_else(|| {
+                            Error::invalid_input(format!(
+                                "{} must be \"basic\" or \"post\"",
+                                face.name(name, Kind::Text)
+                            ))
+                        })?)
+                    }
+                    ("timeout", Checked::Duration(v)) => self.timeout = v,
+                    ("connect_timeout", Checked::Duration(v)) => self.connect_timeout = v,
+                    ("max_retries", Checked::Count(v)) => self.max_retries = v,
+                    ("retry_unknown_outcome", Checked::Bool(v)) => {
+                        self.retry_unknown_outcome = Some(v)
+                    }
+                    ("initial_backoff", Checked::Duration(v)) => self.initial_backoff = v,
+                    ("max_backoff", Checked::Duration(v)) => self.max_backoff = v,
+                    ("headers", Checked::Pairs(v)) => {
+                        self.headers = v.into_iter().map(|(n, v)| (n, Secret::new(v))).collect()
+                    }
+                    ("user_agent", Checked::Text(v)) => self.user_agent = Some(v),
+                    ("allow_insecure_http", Checked::Bool(v)) => self.allow_insecure_http = v,
+                    ("ca_file", Checked::Text(v)) => self.ca_file = Some(PathBuf::from(v)),
+                    ("proxy_from_env", Checked::Bool(v)) => self.proxy_from_env = v,
+                    (name, _) => return Err(options::mismatch(name)),
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// Checks every option and builds the client. No I/O happens here except reading
+    /// the CA file.
+    pub fn build(self) -> Result<Client, Error> {
+        ClientBuilder(self).build()
+    }
+}
+
+/// Builds a [`Client`]; every option has a safe default. The fluent form of [`ClientOptions`].
+#[derive(Clone, Debug)]
+pub struct ClientBuilder(ClientOptions);
 
 /// Gusto's API version header (lower case, as `HeaderName` holds it).
 const GUSTO_API_VERSION: &str = "x-gusto-api-version";
@@ -149,115 +309,146 @@ impl ClientBuilder {
     /// The default deadline for opening a connection.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-    fn new(token_url: String) -> Self {
-        ClientBuilder {
-            token_url,
-            body_encoding: BodyEncoding::Form,
-            client_auth: ClientAuth::Basic,
-            timeout: Self::DEFAULT_TIMEOUT,
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            retry: RetryPolicy::default(),
-            headers: Vec::new(),
-            user_agent: None,
-            surface: "rust",
-            allow_insecure_http: false,
-            ca_file: None,
-            proxy_from_env: true,
-        }
-    }
-
     /// Body encoding (default [`BodyEncoding::Form`]).
     pub fn body_encoding(mut self, encoding: BodyEncoding) -> Self {
-        self.body_encoding = encoding;
+        self.0.body_encoding = Some(encoding);
         self
     }
 
     /// Client authentication (default [`ClientAuth::Basic`]).
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = auth;
+        self.0.client_auth = Some(auth);
         self
     }
 
     /// The deadline for a whole refresh, retries included (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.0.timeout = timeout;
         self
     }
 
     /// The deadline for opening a connection (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.0.connect_timeout = timeout;
         self
     }
 
     /// Retries after the first attempt (default 2).
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.retry.max_retries = retries;
+        self.0.max_retries = retries;
         self
     }
 
     /// The whole retry policy.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.0.max_retries = policy.max_retries;
+        self.0.retry_unknown_outcome = Some(policy.retry_unknown_outcome);
+        self.0.initial_backoff = policy.initial_backoff;
+        self.0.max_backoff = policy.max_backoff;
         self
     }
 
     /// Adds a header to every request (not `Authorization`, `Content-Type` or framing headers).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), Secret::new(value)));
+        self.0.headers.push((name.into(), Secret::new(value)));
         self
     }
 
     /// Sets `X-Gusto-API-Version`; without it Gusto uses the application's minimum version.
-    pub fn gusto_api_version(self, version: impl Into<String>) -> Self {
-        self.header(GUSTO_API_VERSION, version)
+    pub fn gusto_api_version(mut self, version: impl Into<String>) -> Self {
+        self.0.gusto_api_version = Some(version.into());
+        self
     }
 
     /// Replaces the `User-Agent` (default `oauth-refresh/<version> (rust)`).
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.user_agent = Some(agent.into());
+        self.0.user_agent = Some(agent.into());
         self
     }
 
     /// Names the language binding in the default `User-Agent`.
     #[doc(hidden)]
     pub fn surface(mut self, surface: &'static str) -> Self {
-        self.surface = surface;
+        self.0.surface = surface;
         self
     }
 
     /// Allows plain `http://` to hosts other than loopback. Tokens then cross the
     /// network in clear: only for a trusted network.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.0.allow_insecure_http = allow;
         self
     }
 
     /// Trusts the CA certificates in this PEM file, in addition to the built-in roots.
     /// `SSL_CERT_FILE` is honoured the same way when this is not set.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
+        self.0.ca_file = Some(path.into());
         self
     }
 
     /// Use `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment (default on). A
     /// loopback token URL never goes through a proxy; see the README's Security section.
     pub fn proxy_from_env(mut self, enabled: bool) -> Self {
-        self.proxy_from_env = enabled;
+        self.0.proxy_from_env = enabled;
         self
+    }
+
+    /// The options this builder holds.
+    pub fn options(self) -> ClientOptions {
+        self.0
     }
 
     /// Checks every option and builds the client. No I/O happens here except reading
     /// the CA file.
     pub fn build(self) -> Result<Client, Error> {
-        let uri: Uri = self
-            .token_url
+        let mut o = self.0;
+        let token_url = match (&o.gusto, o.token_url.take()) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid_input(
+                    "the Gusto preset sets the token URL: give the environment instead",
+                ))
+            }
+            (Some(environment), None) => format!("{}/oauth/token", environment.base_url()),
+            (None, Some(url)) => url,
+            (None, None) => return Err(Error::invalid_input("the token URL is required")),
+        };
+        if o.gusto.is_some() {
+            // Gusto's endpoint takes JSON with the credentials in the body, nothing else.
+            if o.body_encoding.is_some_and(|e| e != BodyEncoding::Json)
+                || o.client_auth.is_some_and(|a| a != ClientAuth::Post)
+            {
+                return Err(Error::invalid_input(
+                    "the Gusto preset sends JSON with the credentials in the body: body_encoding and client_auth cannot be changed",
+                ));
+            }
+            o.body_encoding = Some(BodyEncoding::Json);
+            o.client_auth = Some(ClientAuth::Post);
+        }
+        if let Some(version) = o.gusto_api_version.take() {
+            if o.gusto.is_none() {
+                return Err(Error::invalid_input(
+                    "gusto_api_version is an option of the Gusto preset",
+                ));
+            }
+            o.headers
+                .push((GUSTO_API_VERSION.to_owned(), Secret::new(version)));
+        }
+        let retry = RetryPolicy {
+            max_retries: o.max_retries,
+            // Gusto revokes the old refresh token only when the new access token is first
+            // used, so a lost response may be retried there.
+            retry_unknown_outcome: o.retry_unknown_outcome.unwrap_or(o.gusto.is_some()),
+            initial_backoff: o.initial_backoff,
+            max_backoff: o.max_backoff,
+        };
+        let uri: Uri = token_url
             .parse()
             .map_err(|_| Error::invalid_input("the token URL is not a valid URL"))?;
         let host = uri.host().unwrap_or_default().to_owned();
         match uri.scheme_str() {
             Some("https") => {}
-            Some("http") if self.allow_insecure_http || is_loopback(&host) => {}
+            Some("http") if o.allow_insecure_http || is_loopback(&host) => {}
             Some("http") => {
                 return Err(Error::invalid_input(format!(
                     "refusing plain http:// to {host}: use https, or allow_insecure_http for a trusted network"
@@ -268,13 +459,15 @@ impl ClientBuilder {
         if host.is_empty() {
             return Err(Error::invalid_input("the token URL has no host"));
         }
-        checked_timeout("timeout", self.timeout)?;
-        checked_timeout("connect_timeout", self.connect_timeout)?;
-        checked_duration("initial_backoff", self.retry.initial_backoff)?;
-        checked_duration("max_backoff", self.retry.max_backoff)?;
+        checked_timeout("timeout", o.timeout)?;
+        checked_timeout("connect_timeout", o.connect_timeout)?;
+        checked_duration("initial_backoff", retry.initial_backoff)?;
+        checked_duration("max_backoff", retry.max_backoff)?;
+        let body_encoding = o.body_encoding.unwrap_or_default();
+        let client_auth = o.client_auth.unwrap_or_default();
 
-        let mut headers = Vec::with_capacity(self.headers.len());
-        for (name, value) in &self.headers {
+        let mut headers = Vec::with_capacity(o.headers.len());
+        for (name, value) in &o.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::invalid_input(format!("invalid header name {name:?}")))?;
             if OWN_HEADERS.contains(&name.as_str()) {
@@ -288,11 +481,11 @@ impl ClientBuilder {
             headers.push((name, value));
         }
 
-        let user_agent = self.user_agent.unwrap_or_else(|| {
+        let user_agent = o.user_agent.unwrap_or_else(|| {
             format!(
                 "oauth-refresh/{} ({})",
                 env!("CARGO_PKG_VERSION"),
-                self.surface
+                o.surface
             )
         });
         // Checked here: the HTTP stack would otherwise refuse it on every request (by
@@ -302,14 +495,14 @@ impl ClientBuilder {
                 "the user agent holds a character not allowed in a header (CR, LF, NUL, ...)",
             ));
         }
-        let ca_file = self
+        let ca_file = o
             .ca_file
             .or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
         let root_certs = match ca_file {
             Some(path) => roots_with(&path)?,
             None => RootCerts::WebPki,
         };
-        let proxy = match self.proxy_from_env {
+        let proxy = match o.proxy_from_env {
             true => proxy::from_env(uri.scheme_str().unwrap_or_default(), &host)?,
             false => None,
         };
@@ -329,8 +522,8 @@ impl ClientBuilder {
             // Services refresh from thread pools: keep one warm connection per thread.
             .max_idle_connections(64)
             .max_idle_connections_per_host(32)
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_global(Some(self.timeout))
+            .timeout_connect(Some(o.connect_timeout))
+            .timeout_global(Some(o.timeout))
             .build();
         let agent = ureq::Agent::with_parts(
             config,
@@ -343,12 +536,12 @@ impl ClientBuilder {
             token_url: uri,
             host,
             place,
-            content_type: HeaderValue::from_static(self.body_encoding.content_type()),
-            body_encoding: self.body_encoding,
-            client_auth: self.client_auth,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            retry: self.retry,
+            content_type: HeaderValue::from_static(body_encoding.content_type()),
+            body_encoding,
+            client_auth,
+            timeout: o.timeout,
+            connect_timeout: o.connect_timeout,
+            retry,
             headers,
         })
     }
@@ -464,7 +657,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A builder for an RFC 6749 token endpoint (form body, HTTP Basic).
     pub fn builder(token_url: impl Into<String>) -> ClientBuilder {
-        ClientBuilder::new(token_url.into())
+        ClientBuilder(ClientOptions::new(token_url))
     }
 
     /// A client for an RFC 6749 token endpoint with every default.
@@ -476,11 +669,7 @@ impl Client {
     /// the body, and retries of unknown outcomes (Gusto revokes the old refresh token only
     /// when the new access token is first used, so a lost response may be retried).
     pub fn gusto(environment: GustoEnvironment) -> ClientBuilder {
-        let mut builder = ClientBuilder::new(format!("{}/oauth/token", environment.base_url()))
-            .body_encoding(BodyEncoding::Json)
-            .client_auth(ClientAuth::Post);
-        builder.retry.retry_unknown_outcome = true;
-        builder
+        ClientBuilder(ClientOptions::gusto(environment))
     }
 
     /// Whether this client's policy forgives resending a refresh token whose first

@@ -78,6 +78,30 @@ impl ErrorCode {
         }
     }
 
+    /// One sentence on what the code means, for every face's docs.
+    pub fn description(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "The input was refused before any I/O.",
+            ErrorCode::InvalidGrant => "The server refused the refresh token: authorize again.",
+            ErrorCode::InvalidClient => "The server refused the client credentials.",
+            ErrorCode::InvalidRequest => "The server says the request is malformed.",
+            ErrorCode::InvalidScope => "The server refused the requested scope.",
+            ErrorCode::UnauthorizedClient => "The client may not use this grant.",
+            ErrorCode::UnsupportedGrantType => "The server does not support this grant type.",
+            ErrorCode::RateLimited => "HTTP 429: the server asks to slow down (see retry_after).",
+            ErrorCode::ServerError => "HTTP 5xx, or server_error / temporarily_unavailable.",
+            ErrorCode::HttpStatus => "Another non-2xx answer without an OAuth error body (an HTML 404, a redirect).",
+            ErrorCode::Timeout => "A connect or overall timeout.",
+            ErrorCode::Connection => "The connection failed (refused, DNS, reset, proxy).",
+            ErrorCode::Tls => "The TLS handshake or certificate check failed.",
+            ErrorCode::InvalidResponse => "A 2xx answer that is not a valid token; salvaged_refresh_token may hold a new refresh token: store it.",
+            ErrorCode::StoreFailed => "The token store could not be read or written; after a refresh, token holds the new token: store it.",
+            ErrorCode::StoreUnavailable => "The store could not be reached when a refresh had to be coordinated through it; nothing was sent.",
+            ErrorCode::StoreDecrypt => "A stored token could not be decrypted: wrong key, no key, or a key for a store that is not encrypted.",
+            ErrorCode::Internal => "A bug in oauth-refresh caught before it could crash the process (a panic).",
+        }
+    }
+
     /// Every code, in the order of the C result values; bindings test their mapping over it.
     pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidInput,
@@ -326,6 +350,68 @@ impl Error {
     /// Persist it some other way: the old refresh token may no longer work.
     pub fn token(&self) -> Option<&Token> {
         self.0.token.as_deref()
+    }
+}
+
+/// One field of an error, as a binding hands it to its language (see [`Error::fields`]).
+#[derive(Clone, Copy)]
+pub enum Field<'a> {
+    /// Absent.
+    Null,
+    /// The error code; each face spells it its way (Node upper-cases it).
+    Code(ErrorCode),
+    /// Text.
+    Text(&'a str),
+    /// A boolean.
+    Bool(bool),
+    /// A whole number (the HTTP status).
+    Number(u16),
+    /// A duration: seconds in Python, milliseconds (`_ms`, `Ms`) in C and Node.
+    Duration(Duration),
+    /// The token a store could not keep.
+    Token(&'a Token),
+}
+
+impl Error {
+    /// The name of every field of [`Error::fields`], in its order.
+    pub const FIELDS: [&'static str; 10] = [
+        "code",
+        "refresh_token_state",
+        "retryable",
+        "status",
+        "error",
+        "error_description",
+        "error_uri",
+        "retry_after",
+        "salvaged_refresh_token",
+        "token",
+    ];
+
+    /// Every field besides the message, named as [`FIELDS`](Self::FIELDS) names them: a
+    /// binding builds its language's error from these without knowing any one of them.
+    pub fn fields(&self) -> [(&'static str, Field<'_>); 10] {
+        let d = &*self.0;
+        fn text(t: &Option<String>) -> Field<'_> {
+            t.as_deref().map_or(Field::Null, Field::Text)
+        }
+        let fields = [
+            Field::Code(d.code),
+            Field::Text(d.state.as_str()),
+            Field::Bool(d.retryable),
+            d.status.map_or(Field::Null, Field::Number),
+            text(&d.error),
+            text(&d.error_description),
+            text(&d.error_uri),
+            d.retry_after.map_or(Field::Null, Field::Duration),
+            self.salvaged_refresh_token()
+                .map_or(Field::Null, Field::Text),
+            self.token().map_or(Field::Null, Field::Token),
+        ];
+        let mut i = 0;
+        fields.map(|f| {
+            i += 1;
+            (Self::FIELDS[i - 1], f)
+        })
     }
 }
 

@@ -23,6 +23,7 @@ mod encode;
 mod error;
 pub mod limits;
 mod manager;
+pub mod options;
 mod proxy;
 mod redact;
 mod request;
@@ -34,14 +35,14 @@ mod time;
 mod token;
 mod wire;
 
-pub use client::{Client, ClientAuth, ClientBuilder, GustoEnvironment, RetryPolicy};
+pub use client::{Client, ClientAuth, ClientBuilder, ClientOptions, GustoEnvironment, RetryPolicy};
 pub use encode::BodyEncoding;
-pub use error::{Error, ErrorCode, RefreshTokenState};
-pub use manager::{Credentials, ManagerOptions, ManagerStats, TokenManager};
+pub use error::{Error, ErrorCode, Field, RefreshTokenState};
+pub use manager::{Credentials, ManagerConfig, ManagerOptions, ManagerStats, TokenManager};
 pub use request::{RefreshGrantType, RefreshTokenRequest, SystemAccessTokenRequest};
 pub use seal::EncryptionKey;
 pub use secret::Secret;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
-pub use store::{FileStore, Lease, Leased, MemoryStore, TokenStore};
+pub use store::{FileStore, Lease, Leased, MemoryStore, StoreOptions, TokenStore};
 pub use token::Token;

@@ -9,13 +9,14 @@ use arc_swap::ArcSwapOption;
 use crate::client::Client;
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_fraction};
+use crate::options::{self, Checked, Face, Kind, OptionInfo, Value};
 use crate::request::RefreshTokenRequest;
 use crate::secret::Secret;
 use crate::store::{store_error, Leased, MemoryStore, TokenStore};
 use crate::token::Token;
 
 /// What the manager refreshes with.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Credentials {
     /// Your client ID.
     pub client_id: String,
@@ -83,6 +84,77 @@ impl ManagerOptions {
             return Err(Error::invalid_input("lease_ttl must be at least 100 ms"));
         }
         Ok(())
+    }
+}
+
+/// Everything a [`TokenManager`] is built from besides its client, store and hook, as data:
+/// the bindings fill it through [`ManagerConfig::set`], as they do [`ClientOptions`](crate::ClientOptions).
+#[derive(Clone, Debug, Default)]
+pub struct ManagerConfig {
+    /// What the manager refreshes with.
+    pub credentials: Credentials,
+    /// When to refresh, and how long to wait for another refresher.
+    pub options: ManagerOptions,
+}
+
+impl ManagerConfig {
+    /// Every option a face can set, in the order the docs list them.
+    pub const OPTIONS: &'static [OptionInfo] = &[
+        OptionInfo::new("client_id", Kind::Text, "Your client ID (required)."),
+        OptionInfo::new("client_secret", Kind::Text, "Your client secret."),
+        OptionInfo::new("refresh_token", Kind::Text, "The refresh token to start from when the store holds none."),
+        OptionInfo::new("scope", Kind::Text, "Sent with every refresh, if set."),
+        OptionInfo::new("redirect_uri", Kind::Text, "Sent with every refresh, if set (Gusto asks for it)."),
+        OptionInfo::new("refresh_fraction", Kind::Fraction, "Refresh when less than this fraction of the lifetime is left (default 0.1)."),
+        OptionInfo::new("min_window", Kind::Duration, "... but never later than this before expiry (default 30 s)."),
+        OptionInfo::new("jitter", Kind::Fraction, "Up to this fraction of the window is added at random, so that managers do not refresh in lockstep (default 0.1)."),
+        OptionInfo::new("default_lifetime", Kind::Duration, "The lifetime assumed for a token without expires_in (default 1 h)."),
+        OptionInfo::new("lease_wait", Kind::Duration, "How long a caller whose token has expired waits for another process's refresh (default 30 s)."),
+        OptionInfo::new("lease_ttl", Kind::Duration, "How long a refresher that died keeps the lease in Redis (default 10 s; at least 100 ms)."),
+        OptionInfo::new("refresh_without_store", Kind::Bool, "When the store cannot be reached and the token has expired, refresh without the lease (default false: only for a single host)."),
+    ];
+
+    /// Sets the option `name`, as `face` spells it (see [`ClientOptions::set`](crate::ClientOptions::set)).
+    pub fn set(&mut self, face: Face, name: &str, value: Value) -> Result<(), Error> {
+        let (c, o) = (&mut self.credentials, &mut self.options);
+        options::set(
+            Self::OPTIONS,
+            "manager",
+            face,
+            name,
+            value,
+            None,
+            |name, value| {
+                match (name, value) {
+                    ("client_id", Checked::Text(v)) => c.client_id = v,
+                    ("client_secret", Checked::Text(v)) => c.client_secret = Secret::new(v),
+                    ("refresh_token", Checked::Text(v)) => c.refresh_token = Some(Secret::new(v)),
+                    ("scope", Checked::Text(v)) => c.scope = Some(v),
+                    ("redirect_uri", Checked::Text(v)) => c.redirect_uri = Some(v),
+                    ("refresh_fraction", Checked::Fraction(v)) => o.refresh_fraction = v,
+                    ("min_window", Checked::Duration(v)) => o.min_window = v,
+                    ("jitter", Checked::Fraction(v)) => o.jitter = v,
+                    ("default_lifetime", Checked::Duration(v)) => o.default_lifetime = v,
+                    ("lease_wait", Checked::Duration(v)) => o.lease_wait = v,
+                    ("lease_ttl", Checked::Duration(v)) => o.lease_ttl = v,
+                    ("refresh_without_store", Checked::Bool(v)) => o.refresh_without_store = v,
+                    (name, _) => return Err(options::mismatch(name)),
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// The manager, after checking that the credentials are there and the options in range.
+    pub fn build(
+        self,
+        client: Arc<Client>,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<TokenManager, Error> {
+        if self.credentials.client_id.is_empty() {
+            return Err(Error::invalid_input("client_id is required"));
+        }
+        TokenManager::new(client, self.credentials, store).with_options(self.options)
     }
 }
 

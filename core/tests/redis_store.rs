@@ -43,12 +43,17 @@ fn raw(redis: &RedisServer) -> redis::Connection {
         .unwrap()
 }
 
+/// A store under `prefix` (the tests keep their keys apart by prefix).
+fn keyed(url: &str, prefix: &str, account: &str) -> Result<RedisStore, oauth_refresh::Error> {
+    RedisStore::new(url, account)?.with_prefix(prefix)
+}
+
 #[test]
 fn compare_and_swap_is_keyed_on_the_refresh_token_and_versions_the_record() {
     let redis = redis_or_skip!("cas");
     let server = TokenServer::start();
-    let store = RedisStore::new(&redis.url(), "t", "acct-1").unwrap();
-    let other_account = RedisStore::new(&redis.url(), "t", "acct-2").unwrap();
+    let store = keyed(&redis.url(), "t", "acct-1").unwrap();
+    let other_account = keyed(&redis.url(), "t", "acct-2").unwrap();
     let (a, b) = (
         seed_token(&server, "seed-cas-a", "ok"),
         seed_token(&server, "seed-cas-b", "ok"),
@@ -113,7 +118,7 @@ fn compare_and_swap_is_keyed_on_the_refresh_token_and_versions_the_record() {
 #[test]
 fn the_lease_has_one_holder_expires_and_is_released_only_by_its_owner() {
     let redis = redis_or_skip!("lease");
-    let store = RedisStore::new(&redis.url(), "t", "lease").unwrap();
+    let store = keyed(&redis.url(), "t", "lease").unwrap();
     let short = Duration::from_millis(20);
     let first = store
         .lease(Duration::from_secs(10), short)
@@ -173,7 +178,7 @@ fn encrypted_stores_hold_no_token_bytes_and_refuse_a_wrong_key() {
     let wrong = EncryptionKey::from_bytes(&[8; 32]).unwrap();
     let secrets = [token.access_token(), token.refresh_token().unwrap()];
 
-    let store = RedisStore::new(&redis.url(), "t", "seal")
+    let store = keyed(&redis.url(), "t", "seal")
         .unwrap()
         .with_encryption(key.clone());
     assert!(store.compare_and_swap(None, &token).unwrap());
@@ -186,13 +191,10 @@ fn encrypted_stores_hold_no_token_bytes_and_refuse_a_wrong_key() {
         store.load().unwrap().unwrap().access_token(),
         token.access_token()
     );
-    let swapped = RedisStore::new(&redis.url(), "t", "seal").unwrap();
+    let swapped = keyed(&redis.url(), "t", "seal").unwrap();
     for (label, reader) in [
         ("wrong key", swapped.with_encryption(wrong.clone())),
-        (
-            "no key",
-            RedisStore::new(&redis.url(), "t", "seal").unwrap(),
-        ),
+        ("no key", keyed(&redis.url(), "t", "seal").unwrap()),
     ] {
         let err = reader.load().unwrap_err();
         assert_eq!(err.code(), ErrorCode::StoreDecrypt, "{label}: {err}");
@@ -204,7 +206,7 @@ fn encrypted_stores_hold_no_token_bytes_and_refuse_a_wrong_key() {
     }
     // A record moved to another account's key does not open there.
     let record: String = conn.hget(store.token_key(), "token").unwrap();
-    let other = RedisStore::new(&redis.url(), "t", "other")
+    let other = keyed(&redis.url(), "t", "other")
         .unwrap()
         .with_encryption(key.clone());
     let _: () = conn.hset(other.token_key(), "token", record).unwrap();
@@ -250,7 +252,7 @@ fn bad_settings_are_invalid_input_and_never_echo_the_url() {
         ("redis://127.0.0.1:1", "", "a"),
         ("redis://127.0.0.1:1", "p", ""),
     ] {
-        let Err(err) = RedisStore::new(url, prefix, account) else {
+        let Err(err) = keyed(url, prefix, account) else {
             panic!("{url} {prefix:?} {account:?} was accepted");
         };
         assert_eq!(err.code(), ErrorCode::InvalidInput);
@@ -262,7 +264,7 @@ fn bad_settings_are_invalid_input_and_never_echo_the_url() {
 fn keys_are_unambiguous_and_a_brace_in_the_prefix_is_refused() {
     let url = "redis://127.0.0.1:1";
     let key = |prefix: &str, account: &str| {
-        let store = RedisStore::new(url, prefix, account).unwrap();
+        let store = keyed(url, prefix, account).unwrap();
         [store.token_key().to_owned(), store.lease_key().to_owned()]
     };
     // These two pairs used to share `app:tenant:1:token`.
@@ -282,7 +284,7 @@ fn keys_are_unambiguous_and_a_brace_in_the_prefix_is_refused() {
     );
     assert_ne!(key("p", "{x}")[0], key("p", "%7Bx%7D")[0]);
     for prefix in ["{app}", "app{", "a}pp"] {
-        let Err(err) = RedisStore::new(url, prefix, "1") else {
+        let Err(err) = keyed(url, prefix, "1") else {
             panic!("{prefix:?} was accepted");
         };
         assert_eq!(err.code(), ErrorCode::InvalidInput);
@@ -296,8 +298,8 @@ fn ambiguous_looking_accounts_never_share_a_record_or_a_lease() {
     let server = TokenServer::start();
     let token = seed_token(&server, "seed-ambiguous", "ok");
     let (a, b) = (
-        RedisStore::new(&redis.url(), "app:tenant", "1").unwrap(),
-        RedisStore::new(&redis.url(), "app", "tenant:1").unwrap(),
+        keyed(&redis.url(), "app:tenant", "1").unwrap(),
+        keyed(&redis.url(), "app", "tenant:1").unwrap(),
     );
     assert!(a.compare_and_swap(None, &token).unwrap());
     assert!(b.load().unwrap().is_none(), "b sees a's token");
@@ -312,7 +314,7 @@ fn ambiguous_looking_accounts_never_share_a_record_or_a_lease() {
 #[test]
 fn an_unreachable_redis_is_store_unavailable_and_sends_nothing() {
     let server = TokenServer::start();
-    let store = RedisStore::new(
+    let store = keyed(
         server.refused_url().replace("http", "redis").as_str(),
         "t",
         "a",
@@ -337,7 +339,7 @@ fn manager_over(
     seed: &str,
     options: ManagerOptions,
 ) -> TokenManager {
-    let store = RedisStore::new(&redis.url(), "t", seed)
+    let store = keyed(&redis.url(), "t", seed)
         .unwrap()
         .with_timeout(Duration::from_millis(500))
         .unwrap();
@@ -384,7 +386,7 @@ fn while_redis_is_down_a_valid_token_is_served_and_refreshing_waits() {
     let second = manager.access_token().unwrap();
     assert_ne!(second, first);
     assert_eq!(server.token_requests("down"), 2);
-    let stored = RedisStore::new(&redis.url(), "t", "seed-down")
+    let stored = keyed(&redis.url(), "t", "seed-down")
         .unwrap()
         .load()
         .unwrap();
@@ -421,7 +423,7 @@ fn refreshing_without_the_store_is_opt_in_and_stored_when_redis_returns() {
         3,
         "no invalid_grant, no retry"
     );
-    let stored = RedisStore::new(&redis.url(), "t", "seed-optin")
+    let stored = keyed(&redis.url(), "t", "seed-optin")
         .unwrap()
         .load()
         .unwrap();
@@ -480,7 +482,7 @@ fn eight_hosts_share_one_rotating_token_across_twenty_expiries() {
     let redis = redis_or_skip!("hosts");
     let server = TokenServer::start();
     let seed = "seed-hosts";
-    let store = RedisStore::new(&redis.url(), "hosts", "acct").unwrap();
+    let store = keyed(&redis.url(), "hosts", "acct").unwrap();
     store
         .compare_and_swap(None, &seed_token(&server, seed, "expires=1"))
         .unwrap();
@@ -525,7 +527,7 @@ fn a_lease_holder_killed_mid_refresh_is_taken_over_fifty_times() {
     let redis = redis_or_skip!("kill");
     let server = TokenServer::start();
     let seed = "seed-rkill";
-    let store = RedisStore::new(&redis.url(), "kill", "acct").unwrap();
+    let store = keyed(&redis.url(), "kill", "acct").unwrap();
     store
         .compare_and_swap(None, &seed_token(&server, seed, "ok"))
         .unwrap();
@@ -592,7 +594,7 @@ fn hosts_recover_when_redis_restarts_empty() {
     let mut redis = redis_or_skip!("restart");
     let server = TokenServer::start();
     let seed = "seed-restart";
-    let store = RedisStore::new(&redis.url(), "restart", "acct").unwrap();
+    let store = keyed(&redis.url(), "restart", "acct").unwrap();
     store
         .compare_and_swap(None, &seed_token(&server, seed, "expires=1"))
         .unwrap();
@@ -658,7 +660,7 @@ fn the_lease_outlives_a_refresh_slower_than_its_ttl() {
         tokens[0], tokens[1],
         "the second host adopted the stored token"
     );
-    let stored = RedisStore::new(&redis.url(), "t", "seed-outlived")
+    let stored = keyed(&redis.url(), "t", "seed-outlived")
         .unwrap()
         .load()
         .unwrap();

@@ -13,10 +13,12 @@ use crate::seal::{unseal, EncryptionKey};
 use crate::token::Token;
 
 mod file;
+mod options;
 #[cfg(feature = "redis")]
 mod redis;
 
 pub use file::FileStore;
+pub use options::StoreOptions;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 

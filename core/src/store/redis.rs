@@ -76,6 +76,7 @@ pub struct RedisStore {
 struct Inner {
     client: redis::Client,
     connection: Mutex<Option<Connection>>,
+    account: String,
     token_key: String,
     lease_key: String,
     key: Option<EncryptionKey>,
@@ -100,17 +101,20 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 impl RedisStore {
     /// The default wait to connect, and for each answer.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+    /// The default key prefix.
+    pub const DEFAULT_PREFIX: &'static str = "oauth-refresh";
 }
 
 impl RedisStore {
-    /// A store for `account` under `prefix` at `url` (`redis://[user:password@]host:port[/db]`,
-    /// or `unix:///path`). Nothing is connected until first use.
+    /// A store for `account` at `url` (`redis://[user:password@]host:port[/db]`, or
+    /// `unix:///path`), under [`DEFAULT_PREFIX`](Self::DEFAULT_PREFIX). Nothing is connected
+    /// until first use.
     ///
     /// The keys are `<prefix>:{<account>}:token` and `...:lease`, with literal braces around
     /// the percent-encoded account (see [`token_key`](Self::token_key)). `invalid_input`
-    /// when the prefix or account is empty, or the prefix holds `{` or `}`.
-    pub fn new(url: &str, prefix: &str, account: &str) -> Result<Self, Error> {
-        let [token_key, lease_key] = keys(prefix, account)?;
+    /// when the account is empty.
+    pub fn new(url: &str, account: &str) -> Result<Self, Error> {
+        let [token_key, lease_key] = keys(Self::DEFAULT_PREFIX, account)?;
         // The URL may hold a password: never repeat it, nor redis' message quoting it.
         let invalid = |_| Error::invalid_input("the Redis URL is not valid");
         // Every operation is one small request waiting for its answer: send it at once.
@@ -123,12 +127,23 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 client,
                 connection: Mutex::new(None),
+                account: account.to_owned(),
                 token_key,
                 lease_key,
                 key: None,
                 timeout: RedisStore::DEFAULT_TIMEOUT,
             }),
         })
+    }
+
+    /// Puts the keys under `prefix` instead of the default; `invalid_input` when it is
+    /// empty or holds `{` or `}`.
+    pub fn with_prefix(self, prefix: &str) -> Result<Self, Error> {
+        let [token_key, lease_key] = keys(prefix, &self.inner.account)?;
+        Ok(self.map_inner(|inner| {
+            inner.token_key = token_key;
+            inner.lease_key = lease_key;
+        }))
     }
 
     /// Seals the token under `key` before it is written, and opens it when read.

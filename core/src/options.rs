@@ -1,0 +1,267 @@
+//! Options as data. Every option a face can set — its name in each language, its kind, its
+//! default and its validation — lives here once. A binding hands over `(name, value)` pairs
+//! in its own language's spelling; it knows nothing about any single option, so a new
+//! option is added here and appears in every face.
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::limits::{checked_fraction, duration_from_millis, duration_from_secs};
+use crate::seal::EncryptionKey;
+
+/// A language that exposes the library, for naming options, error fields and units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Face {
+    /// snake_case, durations in seconds (a float).
+    Python,
+    /// camelCase, durations in milliseconds with an `Ms` suffix.
+    Node,
+    /// snake_case, durations in milliseconds with a `_ms` suffix.
+    C,
+}
+
+impl Face {
+    /// Every face, for tests that iterate them.
+    pub const ALL: [Face; 3] = [Face::Python, Face::Node, Face::C];
+
+    /// The language's name, as the conformance surface file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Face::Python => "python",
+            Face::Node => "node",
+            Face::C => "c",
+        }
+    }
+
+    /// What `name` (snake_case, as the core spells it) is called in this face.
+    pub fn name(self, name: &str, kind: Kind) -> String {
+        let suffix = match (self, kind) {
+            (Face::Node, Kind::Duration) => "_ms",
+            (Face::C, Kind::Duration) => "_ms",
+            _ => "",
+        };
+        let name = format!("{name}{suffix}");
+        match self {
+            Face::Node => camel_case(&name),
+            Face::Python | Face::C => name,
+        }
+    }
+
+    fn duration(self, name: &str, number: f64) -> Result<Duration, Error> {
+        match self {
+            Face::Python => duration_from_secs(name, number),
+            Face::Node | Face::C => duration_from_millis(name, number),
+        }
+    }
+}
+
+/// `snake_case` → `camelCase`.
+pub fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What an option holds, which decides the values it accepts and its name per face.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `true` / `false`.
+    Bool,
+    /// A whole number from 0 to `u32::MAX`.
+    Count,
+    /// A number from 0 to 1.
+    Fraction,
+    /// A duration: seconds in Python, milliseconds in Node and C.
+    Duration,
+    /// Text; the option's own validation decides what text.
+    Text,
+    /// A file path.
+    Path,
+    /// A map of names to text (headers).
+    Pairs,
+    /// An encryption key: 32 bytes, or 64 hex digits.
+    Key,
+}
+
+/// One option: its core name (snake_case), kind, and the sentence each face documents it by.
+#[derive(Clone, Copy, Debug)]
+pub struct OptionInfo {
+    /// snake_case, as Rust and the surface file spell it.
+    pub name: &'static str,
+    /// What it holds.
+    pub kind: Kind,
+    /// One line for the docs of every face.
+    pub doc: &'static str,
+    /// Which client constructors take it.
+    pub preset: Preset,
+}
+
+/// Which client constructors take an option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Every constructor.
+    Any,
+    /// Only the Gusto preset.
+    GustoOnly,
+    /// Every constructor but the Gusto preset, which fixes it.
+    NotGusto,
+}
+
+impl OptionInfo {
+    /// An option every constructor takes.
+    pub const fn new(name: &'static str, kind: Kind, doc: &'static str) -> Self {
+        OptionInfo {
+            name,
+            kind,
+            doc,
+            preset: Preset::Any,
+        }
+    }
+
+    /// This option, taken only by `preset`'s constructors.
+    pub const fn only(self, preset: Preset) -> Self {
+        OptionInfo { preset, ..self }
+    }
+}
+
+/// A value as a binding received it, before the core decides what it means. Deliberately
+/// not `Debug`: a value may be a secret.
+pub enum Value {
+    /// Absent: `None`, `null`, `undefined`. Leaves the default.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// Any number (integers arrive as floats: every face's integers fit).
+    Number(f64),
+    /// Text.
+    Text(String),
+    /// Raw bytes (Python `bytes`, a Node `Buffer`).
+    Bytes(Vec<u8>),
+    /// A map of names to text, in the caller's order.
+    Pairs(Vec<(String, String)>),
+    /// A value of a type no option takes (a list, a function...): refused naming the option.
+    Other,
+}
+
+/// A value checked against its option's kind, in the core's units.
+pub(crate) enum Checked {
+    Bool(bool),
+    Count(u32),
+    Fraction(f64),
+    Duration(Duration),
+    Text(String),
+    Pairs(Vec<(String, String)>),
+    Key(Box<EncryptionKey>),
+}
+
+/// Finds the option `name` means in `face`, checks `value` against its kind, and hands the
+/// result to `apply`. `preset`: for a client, whether it is the Gusto preset. `Value::Null` leaves the default. Errors name the option as the
+/// caller spelt it and never show the value (it may be a secret).
+pub(crate) fn set(
+    table: &[OptionInfo],
+    what: &str,
+    face: Face,
+    name: &str,
+    value: Value,
+    preset: Option<bool>,
+    apply: impl FnOnce(&'static str, Checked) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let Some(info) = table.iter().find(|o| face.name(o.name, o.kind) == name) else {
+        return Err(unknown(table, what, face, name));
+    };
+    match (info.preset, preset) {
+        (Preset::GustoOnly, Some(false)) => {
+            return Err(Error::invalid_input(format!(
+                "{name} is an option of the Gusto preset"
+            )))
+        }
+        (Preset::NotGusto, Some(true)) => {
+            return Err(Error::invalid_input(format!(
+                "the Gusto preset sets {name} itself"
+            )))
+        }
+        _ => {}
+    }
+    let wrong = |expected: &str| Error::invalid_input(format!("{name} must be {expected}"));
+    let checked = match (info.kind, value) {
+        (_, Value::Null) => return Ok(()),
+        (Kind::Bool, Value::Bool(b)) => Checked::Bool(b),
+        (Kind::Bool, _) => return Err(wrong("true or false")),
+        (Kind::Count, Value::Number(n))
+            if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) =>
+        {
+            Checked::Count(n as u32)
+        }
+        (Kind::Count, _) => return Err(wrong(&format!("a whole number from 0 to {}", u32::MAX))),
+        (Kind::Fraction, Value::Number(n)) => Checked::Fraction(checked_fraction(name, n)?),
+        (Kind::Fraction, _) => return Err(wrong("a number from 0 to 1")),
+        (Kind::Duration, Value::Number(n)) => Checked::Duration(face.duration(name, n)?),
+        (Kind::Duration, _) => return Err(face.duration(name, f64::NAN).unwrap_err()),
+        (Kind::Text | Kind::Path, Value::Text(t)) => Checked::Text(t),
+        (Kind::Text, _) => return Err(wrong("a string")),
+        (Kind::Path, _) => return Err(wrong("a path")),
+        (Kind::Pairs, Value::Pairs(p)) => Checked::Pairs(p),
+        (Kind::Pairs, _) => return Err(wrong("a map of names to strings")),
+        (Kind::Key, Value::Bytes(b)) => Checked::Key(Box::new(EncryptionKey::from_bytes(&b)?)),
+        (Kind::Key, Value::Text(t)) => Checked::Key(Box::new(EncryptionKey::parse(&t)?)),
+        (Kind::Key, _) => return Err(wrong("32 bytes or 64 hex digits")),
+    };
+    apply(info.name, checked)
+}
+
+/// `unknown option`, with the face's spelling when the caller used another face's.
+fn unknown(table: &[OptionInfo], what: &str, face: Face, name: &str) -> Error {
+    let elsewhere = table
+        .iter()
+        .find(|o| o.name == name || Face::ALL.iter().any(|f| f.name(o.name, o.kind) == name));
+    match elsewhere {
+        Some(o) => Error::invalid_input(format!(
+            "unknown {what} option {name:?}: here it is {:?}{}",
+            face.name(o.name, o.kind),
+            match (o.kind, face) {
+                (Kind::Duration, Face::Python) => " (seconds)",
+                (Kind::Duration, _) => " (milliseconds)",
+                _ => "",
+            }
+        )),
+        None => Error::invalid_input(format!("unknown {what} option {name:?}")),
+    }
+}
+
+/// The reason a `Checked` did not match its table entry: a bug here, never the caller's.
+pub(crate) fn mismatch(name: &str) -> Error {
+    Error::invalid_input(format!("option {name} is misdeclared in the core (a bug)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_per_face() {
+        assert_eq!(
+            Face::Node.name("connect_timeout", Kind::Duration),
+            "connectTimeoutMs"
+        );
+        assert_eq!(
+            Face::C.name("connect_timeout", Kind::Duration),
+            "connect_timeout_ms"
+        );
+        assert_eq!(
+            Face::Python.name("connect_timeout", Kind::Duration),
+            "connect_timeout"
+        );
+        assert_eq!(Face::Node.name("ca_file", Kind::Text), "caFile");
+        assert_eq!(camel_case("a_b_c"), "aBC");
+    }
+}
