@@ -6,7 +6,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo run-demo test lint test-rust redis-server python test-python node test-node c test-c install bench fuzz leak-reset
+.PHONY: help build demo run-demo test generate lint test-rust redis-server python test-python node test-node c test-c install bench fuzz leak-reset
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,10 +48,17 @@ leak-reset:
 	rm -rf $(LEAK)
 	mkdir -p $(LEAK)/tmp
 
-lint: ## rustfmt, clippy with warnings as errors, and the generated C header's drift check
+# Files written from the core's option tables and error codes (and the C header, by cbindgen).
+GENERATED := bindings-c/include/oauth_refresh.h bindings-node/generated.d.ts \
+  bindings-python/python/oauth_refresh/_options.py bindings-python/python/oauth_refresh/_error_classes.py
+
+generate: ## Write the generated files: the C header, Python's option dicts and error classes, Node's option and error-code types
+	$(CARGO) run -q -p oauth-refresh-generate
+
+lint: generate ## rustfmt, clippy with warnings as errors, and the drift check of every generated file
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	git diff --exit-code -- bindings-c/include/oauth_refresh.h
+	git diff --exit-code -- $(GENERATED)
 
 test-rust: redis-server ## The Rust suites: unit, conformance (TLS, proxies), errors, secrets, proxies, stores
 	mkdir -p $(LEAK)
@@ -77,14 +84,15 @@ python: $(VENV)/.installed ## Build the Python wheel and install it into .venv
 	$(VENV)/bin/maturin build --release -q -i $(PY) -m bindings-python/Cargo.toml -o target/wheels
 	$(PY) -m pip install -q --force-reinstall --no-deps target/wheels/*.whl
 
-test-python: python build redis-server ## The Python suite (pytest) and the stub check (mypy.stubtest)
+test-python: python build redis-server ## The Python suite (pytest), the stub check (mypy.stubtest) and a typed program (mypy --strict)
 	mkdir -p $(LEAK)
 	cd bindings-python/tests && ../../$(REDIS) ../../$(PY) -m pytest -q -s -p no:cacheprovider -rs . $(call TEE,python)
 	cd bindings-python/tests && ../../$(PY) -m mypy.stubtest oauth_refresh --allowlist ../stubtest-allowlist.txt
+	cd bindings-python/tests && ../../$(PY) -m mypy --strict typed_usage.py
 
 # Node: npm ci, then `napi build`, which also regenerates index.js and index.d.ts; CI fails
 # when they differ from the committed ones.
-NAPI_BUILD := npx napi build --platform --release --dts-header "$$(cat dts-header.d.ts)"
+NAPI_BUILD := npx napi build --platform --release --dts-header "$$(cat dts-header.d.ts generated.d.ts)"
 
 node: ## Build the Node addon (npm ci, napi build) and regenerate index.js / index.d.ts
 	cd bindings-node && npm ci --no-audit --no-fund --loglevel=error
@@ -108,7 +116,7 @@ VALGRIND := valgrind -q --suppressions=bindings-c/tests/valgrind.supp --leak-che
 PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-c: ## Build liboauth_refresh (.a and .so) and regenerate oauth_refresh.h
+c: ## Build liboauth_refresh (.a and .so); `make generate` writes its header
 	$(CARGO) build -p oauth-refresh-c
 
 install: ## Install header, libraries and oauth_refresh.pc under PREFIX (default /usr/local)

@@ -158,53 +158,59 @@ typedef struct oauth_refresh_token oauth_refresh_token;
  * Client options. Start from oauth_refresh_client_options_default() or
  * oauth_refresh_gusto_options(), which fill in every default, and change fields. Strings
  * are borrowed only for the duration of oauth_refresh_client_new(); a NULL string means
- * "the default".
+ * "the default". Every value is checked by the core: a bad one is
+ * `OAUTH_REFRESH_RESULT_INVALID_INPUT` naming the field.
  */
 typedef struct oauth_refresh_client_options {
   /**
-   * The token endpoint URL. Required unless `gusto_environment` is set.
+   * The token endpoint URL. Required, except with the Gusto preset (which sets it).
    */
   const char *token_url;
   /**
-   * `"form"` (default) or `"json"`. The Gusto preset always sends JSON: with
-   * `gusto_environment` set, anything but NULL or `"json"` is
-   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+   * Non-NULL selects the Gusto preset: `"demo"`, `"production"` or a base URL.
+   */
+  const char *environment;
+  /**
+   * Gusto preset only: `X-Gusto-API-Version`, or NULL for the application's minimum.
+   */
+  const char *gusto_api_version;
+  /**
+   * `"form"` (default) or `"json"`; must be NULL with the Gusto preset (JSON).
    */
   const char *body_encoding;
   /**
-   * `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body). The Gusto
-   * preset always posts the credentials: with `gusto_environment` set, anything but NULL
-   * or `"post"` is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+   * `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body); must be NULL
+   * with the Gusto preset (post).
    */
   const char *client_auth;
   /**
-   * Deadline for a whole refresh, retries included, in ms (default 30000). 0 is
-   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`: it would fail every call.
+   * Deadline for a whole refresh, retries included, in ms (default 30000; more than 0).
    */
   uint64_t timeout_ms;
   /**
-   * Deadline for opening a connection, in ms (default 10000). 0 is
-   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+   * Deadline for opening a connection, in ms (default 10000; more than 0).
    */
   uint64_t connect_timeout_ms;
   /**
-   * Retries after the first attempt, only where safe; negative means the default (2).
+   * Retries after the first attempt, only where safe (default 2; 0 disables retries).
    */
-  int32_t max_retries;
+  uint32_t max_retries;
   /**
-   * Allow plain http:// to hosts other than loopback.
+   * Also retry when the refresh token may have been consumed: only for servers that
+   * forgive a resent token (default false; true in oauth_refresh_gusto_options()).
    */
-  bool allow_insecure_http;
+  bool retry_unknown_outcome;
   /**
-   * A PEM file of extra CA certificates, or NULL.
+   * First wait between attempts in ms, doubled each retry, with jitter (default 200).
    */
-  const char *ca_file;
+  uint64_t initial_backoff_ms;
   /**
-   * Replaces the default `oauth-refresh/<version> (c)`, or NULL.
+   * Longest wait between attempts in ms, and the longest Retry-After honoured (default 10000).
    */
-  const char *user_agent;
+  uint64_t max_backoff_ms;
   /**
    * `headers_len` extra header names and values (two arrays of the same length), or NULL.
+   * Values are treated as secrets.
    */
   const char *const *header_names;
   /**
@@ -216,13 +222,22 @@ typedef struct oauth_refresh_client_options {
    */
   size_t headers_len;
   /**
-   * Non-NULL selects the Gusto preset: `"demo"`, `"production"` or a base URL.
+   * Replaces the default `oauth-refresh/<version> (c)`, or NULL.
    */
-  const char *gusto_environment;
+  const char *user_agent;
   /**
-   * `X-Gusto-API-Version` for the Gusto preset, or NULL for the application's minimum.
+   * Allow plain http:// to hosts other than loopback (default false).
    */
-  const char *gusto_api_version;
+  bool allow_insecure_http;
+  /**
+   * A PEM file of CA certificates trusted besides the built-in roots, or NULL.
+   */
+  const char *ca_file;
+  /**
+   * Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback
+   * is never proxied).
+   */
+  bool proxy_from_env;
 } oauth_refresh_client_options;
 
 /**
@@ -299,15 +314,37 @@ typedef struct oauth_refresh_manager_options {
    */
   const struct oauth_refresh_store *store;
   /**
+   * Refresh when less than this fraction of the lifetime is left (default 0.1).
+   */
+  double refresh_fraction;
+  /**
+   * ... but never later than this before expiry, in ms (default 30000; 0 is allowed).
+   */
+  uint64_t min_window_ms;
+  /**
+   * Up to this fraction of the window is added at random, so that managers do not refresh
+   * in lockstep (default 0.1).
+   */
+  double jitter;
+  /**
+   * The lifetime assumed for a token without expires_in, in ms (default 3600000).
+   */
+  uint64_t default_lifetime_ms;
+  /**
+   * How long a caller whose token has expired waits for another process's refresh, in
+   * ms (default 30000).
+   */
+  uint64_t lease_wait_ms;
+  /**
+   * How long a refresher that died keeps the lease in Redis, in ms (default 10000; at
+   * least 100).
+   */
+  uint64_t lease_ttl_ms;
+  /**
    * When the store cannot be reached and the token has expired, refresh anyway without
    * coordination (default false: another host could then reuse the same refresh token).
    */
   bool refresh_without_store;
-  /**
-   * Refresh at least this long before expiry, in ms (default 30000). 0 is a valid
-   * value: refresh only when 10 % of the lifetime (plus jitter) is left.
-   */
-  uint64_t min_window_ms;
   /**
    * Called with every new token, or NULL.
    */
@@ -335,8 +372,8 @@ typedef struct oauth_refresh_store_options {
    */
   const char *prefix;
   /**
-   * Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
-   * (as kept in an environment variable), or NULL to store it in clear.
+   * Seal the token under this key, given as 64 hex digits (as kept in an environment
+   * variable), or NULL to store it in clear.
    */
   const char *encryption_key;
   /**
@@ -345,6 +382,8 @@ typedef struct oauth_refresh_store_options {
    */
   uint64_t timeout_ms;
 } oauth_refresh_store_options;
+
+
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,58 +1,64 @@
 //! Options, the client, and the two grants.
 
 use std::ffi::c_char;
-use std::str::FromStr;
-use std::time::Duration;
 
+use oauth::options::Value;
 use oauth::{
-    BodyEncoding, ClientAuth, GustoEnvironment, RefreshGrantType, RefreshTokenRequest,
+    ClientOptions, GustoEnvironment, RefreshGrantType, RefreshTokenRequest,
     SystemAccessTokenRequest,
 };
 
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
-use crate::ffi::{boundary, opt_str, req_str, Refusal, Sends};
+use crate::ffi::{boundary, millis, opt_str, req_str, set_each, text, Refusal, Sends, C};
 use crate::token::oauth_refresh_token;
 
 /// Client options. Start from oauth_refresh_client_options_default() or
 /// oauth_refresh_gusto_options(), which fill in every default, and change fields. Strings
 /// are borrowed only for the duration of oauth_refresh_client_new(); a NULL string means
-/// "the default".
+/// "the default". Every value is checked by the core: a bad one is
+/// `OAUTH_REFRESH_RESULT_INVALID_INPUT` naming the field.
 #[repr(C)]
 pub struct oauth_refresh_client_options {
-    /// The token endpoint URL. Required unless `gusto_environment` is set.
+    /// The token endpoint URL. Required, except with the Gusto preset (which sets it).
     pub token_url: *const c_char,
-    /// `"form"` (default) or `"json"`. The Gusto preset always sends JSON: with
-    /// `gusto_environment` set, anything but NULL or `"json"` is
-    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+    /// Non-NULL selects the Gusto preset: `"demo"`, `"production"` or a base URL.
+    pub environment: *const c_char,
+    /// Gusto preset only: `X-Gusto-API-Version`, or NULL for the application's minimum.
+    pub gusto_api_version: *const c_char,
+    /// `"form"` (default) or `"json"`; must be NULL with the Gusto preset (JSON).
     pub body_encoding: *const c_char,
-    /// `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body). The Gusto
-    /// preset always posts the credentials: with `gusto_environment` set, anything but NULL
-    /// or `"post"` is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+    /// `"basic"` (default, HTTP Basic) or `"post"` (credentials in the body); must be NULL
+    /// with the Gusto preset (post).
     pub client_auth: *const c_char,
-    /// Deadline for a whole refresh, retries included, in ms (default 30000). 0 is
-    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT`: it would fail every call.
+    /// Deadline for a whole refresh, retries included, in ms (default 30000; more than 0).
     pub timeout_ms: u64,
-    /// Deadline for opening a connection, in ms (default 10000). 0 is
-    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+    /// Deadline for opening a connection, in ms (default 10000; more than 0).
     pub connect_timeout_ms: u64,
-    /// Retries after the first attempt, only where safe; negative means the default (2).
-    pub max_retries: i32,
-    /// Allow plain http:// to hosts other than loopback.
-    pub allow_insecure_http: bool,
-    /// A PEM file of extra CA certificates, or NULL.
-    pub ca_file: *const c_char,
-    /// Replaces the default `oauth-refresh/<version> (c)`, or NULL.
-    pub user_agent: *const c_char,
+    /// Retries after the first attempt, only where safe (default 2; 0 disables retries).
+    pub max_retries: u32,
+    /// Also retry when the refresh token may have been consumed: only for servers that
+    /// forgive a resent token (default false; true in oauth_refresh_gusto_options()).
+    pub retry_unknown_outcome: bool,
+    /// First wait between attempts in ms, doubled each retry, with jitter (default 200).
+    pub initial_backoff_ms: u64,
+    /// Longest wait between attempts in ms, and the longest Retry-After honoured (default 10000).
+    pub max_backoff_ms: u64,
     /// `headers_len` extra header names and values (two arrays of the same length), or NULL.
+    /// Values are treated as secrets.
     pub header_names: *const *const c_char,
     /// See `header_names`.
     pub header_values: *const *const c_char,
     /// The number of extra headers.
     pub headers_len: usize,
-    /// Non-NULL selects the Gusto preset: `"demo"`, `"production"` or a base URL.
-    pub gusto_environment: *const c_char,
-    /// `X-Gusto-API-Version` for the Gusto preset, or NULL for the application's minimum.
-    pub gusto_api_version: *const c_char,
+    /// Replaces the default `oauth-refresh/<version> (c)`, or NULL.
+    pub user_agent: *const c_char,
+    /// Allow plain http:// to hosts other than loopback (default false).
+    pub allow_insecure_http: bool,
+    /// A PEM file of CA certificates trusted besides the built-in roots, or NULL.
+    pub ca_file: *const c_char,
+    /// Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback
+    /// is never proxied).
+    pub proxy_from_env: bool,
 }
 
 /// A refresh request. Field names follow Gusto's `RefreshTokenRequest`; strings are borrowed
@@ -78,25 +84,34 @@ pub struct oauth_refresh_request {
 /// free with oauth_refresh_client_free() once no thread uses it.
 pub struct oauth_refresh_client(pub(crate) std::sync::Arc<oauth::Client>);
 
-/// Options with every default (an RFC 6749 endpoint; set `token_url`).
-#[no_mangle]
-pub extern "C" fn oauth_refresh_client_options_default() -> oauth_refresh_client_options {
+/// The C options holding the core's defaults for `core`.
+fn defaults(core: &ClientOptions, environment: *const c_char) -> oauth_refresh_client_options {
     oauth_refresh_client_options {
         token_url: std::ptr::null(),
+        environment,
+        gusto_api_version: std::ptr::null(),
         body_encoding: std::ptr::null(),
         client_auth: std::ptr::null(),
-        timeout_ms: crate::ffi::millis(oauth::ClientBuilder::DEFAULT_TIMEOUT),
-        connect_timeout_ms: crate::ffi::millis(oauth::ClientBuilder::DEFAULT_CONNECT_TIMEOUT),
-        max_retries: -1,
-        allow_insecure_http: false,
-        ca_file: std::ptr::null(),
-        user_agent: std::ptr::null(),
+        timeout_ms: millis(core.timeout),
+        connect_timeout_ms: millis(core.connect_timeout),
+        max_retries: core.max_retries,
+        retry_unknown_outcome: core.retries_unknown_outcome(),
+        initial_backoff_ms: millis(core.initial_backoff),
+        max_backoff_ms: millis(core.max_backoff),
         header_names: std::ptr::null(),
         header_values: std::ptr::null(),
         headers_len: 0,
-        gusto_environment: std::ptr::null(),
-        gusto_api_version: std::ptr::null(),
+        user_agent: std::ptr::null(),
+        allow_insecure_http: core.allow_insecure_http,
+        ca_file: std::ptr::null(),
+        proxy_from_env: core.proxy_from_env,
     }
+}
+
+/// Options with every default (an RFC 6749 endpoint; set `token_url`).
+#[no_mangle]
+pub extern "C" fn oauth_refresh_client_options_default() -> oauth_refresh_client_options {
+    defaults(&ClientOptions::default(), std::ptr::null())
 }
 
 /// Options for the Gusto preset. `environment` (`"demo"`, `"production"` or a base URL;
@@ -105,97 +120,88 @@ pub extern "C" fn oauth_refresh_client_options_default() -> oauth_refresh_client
 pub extern "C" fn oauth_refresh_gusto_options(
     environment: *const c_char,
 ) -> oauth_refresh_client_options {
-    oauth_refresh_client_options {
-        gusto_environment: if environment.is_null() {
-            c"demo".as_ptr()
-        } else {
-            environment
-        },
-        ..oauth_refresh_client_options_default()
-    }
+    let environment = if environment.is_null() {
+        c"demo".as_ptr()
+    } else {
+        environment
+    };
+    defaults(&ClientOptions::gusto(GustoEnvironment::Demo), environment)
 }
 
+/// The core's options from the C struct: each field by its C name, checked by the core.
+///
 /// # Safety
 /// Every pointer in `o` is NULL or valid as documented on the struct.
 unsafe fn build(
     o: &oauth_refresh_client_options,
 ) -> Result<oauth::Client, Box<oauth_refresh_error>> {
-    let input = |message: &str| -> Box<oauth_refresh_error> {
-        (&oauth::Error::invalid_input(message)).into()
+    // A required string left NULL is C's NULL_ARGUMENT, as for every entry point.
+    let mut core = match unsafe { opt_str(o.environment, "environment") }? {
+        Some(_) => ClientOptions::gusto(GustoEnvironment::Demo),
+        None if o.token_url.is_null() => return Err(Refusal::null("options->token_url").into()),
+        None => ClientOptions::default(),
     };
-    let body_encoding = match unsafe { opt_str(o.body_encoding, "body_encoding") }? {
-        Some(v) => Some(
-            BodyEncoding::parse(v)
-                .ok_or_else(|| input("body_encoding must be \"form\" or \"json\""))?,
+    core.surface = "c";
+    let headers = unsafe { headers(o) }?;
+    let values = [
+        ("token_url", unsafe { text(o.token_url, "token_url") }?),
+        ("environment", unsafe {
+            text(o.environment, "environment")
+        }?),
+        ("gusto_api_version", unsafe {
+            text(o.gusto_api_version, "gusto_api_version")
+        }?),
+        ("body_encoding", unsafe {
+            text(o.body_encoding, "body_encoding")
+        }?),
+        ("client_auth", unsafe {
+            text(o.client_auth, "client_auth")
+        }?),
+        ("timeout_ms", Value::Number(o.timeout_ms as f64)),
+        (
+            "connect_timeout_ms",
+            Value::Number(o.connect_timeout_ms as f64),
         ),
-        None => None,
-    };
-    let client_auth = match unsafe { opt_str(o.client_auth, "client_auth") }? {
-        Some(v) => Some(
-            ClientAuth::parse(v)
-                .ok_or_else(|| input("client_auth must be \"basic\" or \"post\""))?,
+        ("max_retries", Value::Number(o.max_retries.into())),
+        (
+            "retry_unknown_outcome",
+            Value::Bool(o.retry_unknown_outcome),
         ),
-        None => None,
-    };
-    let mut builder = match unsafe { opt_str(o.gusto_environment, "gusto_environment") }? {
-        Some(env) => {
-            // The preset fixes both; a caller asking for something else must hear so.
-            if body_encoding.is_some_and(|e| e != BodyEncoding::Json) {
-                return Err(input(
-                    "the Gusto preset sends a JSON body: body_encoding must be NULL or \"json\"",
-                ));
-            }
-            if client_auth.is_some_and(|a| a != ClientAuth::Post) {
-                return Err(input(
-                    "the Gusto preset sends the credentials in the body: client_auth must be NULL or \"post\"",
-                ));
-            }
-            let env = GustoEnvironment::from_str(env).map_err(|e| Box::from(&e))?;
-            let mut b = oauth::Client::gusto(env);
-            if let Some(v) = unsafe { opt_str(o.gusto_api_version, "gusto_api_version") }? {
-                b = b.gusto_api_version(v);
-            }
-            b
-        }
-        None => {
-            let url = unsafe { req_str(o.token_url, "options->token_url") }?;
-            let mut b = oauth::Client::builder(url);
-            if let Some(e) = body_encoding {
-                b = b.body_encoding(e);
-            }
-            if let Some(a) = client_auth {
-                b = b.client_auth(a);
-            }
-            b
-        }
-    };
-    builder = builder
-        .surface("c")
-        .timeout(Duration::from_millis(o.timeout_ms))
-        .connect_timeout(Duration::from_millis(o.connect_timeout_ms))
-        .allow_insecure_http(o.allow_insecure_http);
-    if let Ok(retries) = u32::try_from(o.max_retries) {
-        builder = builder.max_retries(retries);
+        (
+            "initial_backoff_ms",
+            Value::Number(o.initial_backoff_ms as f64),
+        ),
+        ("max_backoff_ms", Value::Number(o.max_backoff_ms as f64)),
+        ("headers", headers),
+        ("user_agent", unsafe { text(o.user_agent, "user_agent") }?),
+        ("allow_insecure_http", Value::Bool(o.allow_insecure_http)),
+        ("ca_file", unsafe { text(o.ca_file, "ca_file") }?),
+        ("proxy_from_env", Value::Bool(o.proxy_from_env)),
+    ];
+    set_each(values, |name, value| core.set(C, name, value))?;
+    core.build().map_err(|e| Box::from(&e))
+}
+
+/// The extra headers as name/value pairs; NULL arrays with a length are refused.
+///
+/// # Safety
+/// The arrays hold `headers_len` valid C strings each, as documented on the struct.
+unsafe fn headers(o: &oauth_refresh_client_options) -> Result<Value, Refusal> {
+    if o.headers_len == 0 {
+        return Ok(Value::Null);
     }
-    if let Some(path) = unsafe { opt_str(o.ca_file, "ca_file") }? {
-        builder = builder.ca_file(path);
+    if o.header_names.is_null() || o.header_values.is_null() {
+        return Err(Refusal::null("header_names or header_values"));
     }
-    if let Some(agent) = unsafe { opt_str(o.user_agent, "user_agent") }? {
-        builder = builder.user_agent(agent);
+    let mut pairs = Vec::with_capacity(o.headers_len);
+    for i in 0..o.headers_len {
+        // SAFETY: both arrays hold `headers_len` entries, as documented.
+        let (name, value) = unsafe { (*o.header_names.add(i), *o.header_values.add(i)) };
+        let name = unsafe { req_str(name, "a header name") }?;
+        let value = unsafe { req_str(value, "a header value") }?;
+        pairs.push((name.to_owned(), value.to_owned()));
     }
-    if o.headers_len > 0 {
-        if o.header_names.is_null() || o.header_values.is_null() {
-            return Err(Refusal::null("header_names or header_values").into());
-        }
-        for i in 0..o.headers_len {
-            // SAFETY: both arrays hold `headers_len` entries, as documented.
-            let (name, value) = unsafe { (*o.header_names.add(i), *o.header_values.add(i)) };
-            let name = unsafe { req_str(name, "a header name") }?;
-            let value = unsafe { req_str(value, "a header value") }?;
-            builder = builder.header(name, value);
-        }
-    }
-    builder.build().map_err(|e| Box::from(&e))
+    Ok(Value::Pairs(pairs))
 }
 
 /// Creates a client. On success writes `*client_out` (free it exactly once with

@@ -3,6 +3,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use oauth::options::{Face, Value};
 use zeroize::Zeroize;
 
 use crate::error::{oauth_refresh_error, oauth_refresh_result, oauth_refresh_token_state};
@@ -108,6 +109,28 @@ pub unsafe fn opt_str<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a s
 pub unsafe fn req_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Refusal> {
     unsafe { opt_str(ptr, name) }?.ok_or_else(|| Refusal::null(name))
 }
+
+/// A C string option as the core's option value: NULL is "not given" (the default).
+///
+/// # Safety
+/// `ptr` is NULL or a valid C string.
+pub unsafe fn text(ptr: *const c_char, name: &str) -> Result<Value, Refusal> {
+    Ok(unsafe { opt_str(ptr, name) }?.map_or(Value::Null, |s| Value::Text(s.to_owned())))
+}
+
+/// Hands each `(name, value)` (C spelling) to the core's `set`, stopping at the first refusal.
+pub fn set_each<const N: usize>(
+    values: [(&str, Value); N],
+    mut set: impl FnMut(&str, Value) -> Result<(), oauth::Error>,
+) -> Result<(), Box<oauth_refresh_error>> {
+    for (name, value) in values {
+        set(name, value).map_err(|e| Box::from(&e))?;
+    }
+    Ok(())
+}
+
+/// This face's spelling and units: snake_case, milliseconds (`_ms`).
+pub const C: Face = Face::C;
 
 /// A string for C, without interior NULs (server text may carry `\u0000`).
 pub fn c_string(text: &str) -> CString {

@@ -3,13 +3,15 @@
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
-use std::time::Duration;
 
-use oauth::{Credentials, ManagerOptions, Secret, TokenStore};
+use oauth::options::Value;
+use oauth::{ManagerConfig, ManagerOptions, TokenStore};
 
 use crate::client::{deliver, oauth_refresh_client};
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
-use crate::ffi::{boundary, guard, opt_str, req_str, secret_c_string, Refusal, Sends};
+use crate::ffi::{
+    boundary, guard, millis, req_str, secret_c_string, set_each, text, Refusal, Sends, C,
+};
 use crate::store::oauth_refresh_store;
 use crate::token::oauth_refresh_token;
 
@@ -41,12 +43,24 @@ pub struct oauth_refresh_manager_options {
     /// memory. The manager keeps its own reference: the store may be freed after
     /// oauth_refresh_manager_new().
     pub store: *const oauth_refresh_store,
+    /// Refresh when less than this fraction of the lifetime is left (default 0.1).
+    pub refresh_fraction: f64,
+    /// ... but never later than this before expiry, in ms (default 30000; 0 is allowed).
+    pub min_window_ms: u64,
+    /// Up to this fraction of the window is added at random, so that managers do not refresh
+    /// in lockstep (default 0.1).
+    pub jitter: f64,
+    /// The lifetime assumed for a token without expires_in, in ms (default 3600000).
+    pub default_lifetime_ms: u64,
+    /// How long a caller whose token has expired waits for another process's refresh, in
+    /// ms (default 30000).
+    pub lease_wait_ms: u64,
+    /// How long a refresher that died keeps the lease in Redis, in ms (default 10000; at
+    /// least 100).
+    pub lease_ttl_ms: u64,
     /// When the store cannot be reached and the token has expired, refresh anyway without
     /// coordination (default false: another host could then reuse the same refresh token).
     pub refresh_without_store: bool,
-    /// Refresh at least this long before expiry, in ms (default 30000). 0 is a valid
-    /// value: refresh only when 10 % of the lifetime (plus jitter) is left.
-    pub min_window_ms: u64,
     /// Called with every new token, or NULL.
     pub on_refresh: oauth_refresh_on_refresh,
     /// Passed to `on_refresh` unchanged. The caller keeps it valid while the manager lives.
@@ -76,6 +90,11 @@ impl Hook {
     }
 }
 
+/// A required string (already checked non-NULL) as an option value.
+fn required(text: &str) -> Value {
+    Value::Text(text.to_owned())
+}
+
 /// Options with every default, taken from the core (fill in `client_id` and
 /// `client_secret`).
 #[no_mangle]
@@ -88,8 +107,13 @@ pub extern "C" fn oauth_refresh_manager_options_default() -> oauth_refresh_manag
         scope: std::ptr::null(),
         redirect_uri: std::ptr::null(),
         store: std::ptr::null(),
+        refresh_fraction: core.refresh_fraction,
+        min_window_ms: millis(core.min_window),
+        jitter: core.jitter,
+        default_lifetime_ms: millis(core.default_lifetime),
+        lease_wait_ms: millis(core.lease_wait),
+        lease_ttl_ms: millis(core.lease_ttl),
         refresh_without_store: core.refresh_without_store,
-        min_window_ms: crate::ffi::millis(core.min_window),
         on_refresh: None,
         user_data: std::ptr::null_mut(),
     }
@@ -118,29 +142,46 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
         if manager_out.is_null() {
             return Err(Refusal::null("manager_out").into());
         }
-        let credentials = Credentials {
-            client_id: unsafe { req_str(o.client_id, "options->client_id") }?.to_owned(),
-            client_secret: Secret::new(unsafe {
-                req_str(o.client_secret, "options->client_secret")
+        let values = [
+            // Required: NULL is C's NULL_ARGUMENT, as for every entry point.
+            (
+                "client_id",
+                required(unsafe { req_str(o.client_id, "options->client_id") }?),
+            ),
+            (
+                "client_secret",
+                required(unsafe { req_str(o.client_secret, "options->client_secret") }?),
+            ),
+            ("refresh_token", unsafe {
+                text(o.refresh_token, "refresh_token")
             }?),
-            refresh_token: unsafe { opt_str(o.refresh_token, "options->refresh_token") }?
-                .map(Secret::new),
-            scope: unsafe { opt_str(o.scope, "options->scope") }?.map(str::to_owned),
-            redirect_uri: unsafe { opt_str(o.redirect_uri, "options->redirect_uri") }?
-                .map(str::to_owned),
-        };
+            ("scope", unsafe { text(o.scope, "scope") }?),
+            ("redirect_uri", unsafe {
+                text(o.redirect_uri, "redirect_uri")
+            }?),
+            ("refresh_fraction", Value::Number(o.refresh_fraction)),
+            ("min_window_ms", Value::Number(o.min_window_ms as f64)),
+            ("jitter", Value::Number(o.jitter)),
+            (
+                "default_lifetime_ms",
+                Value::Number(o.default_lifetime_ms as f64),
+            ),
+            ("lease_wait_ms", Value::Number(o.lease_wait_ms as f64)),
+            ("lease_ttl_ms", Value::Number(o.lease_ttl_ms as f64)),
+            (
+                "refresh_without_store",
+                Value::Bool(o.refresh_without_store),
+            ),
+        ];
+        let mut config = ManagerConfig::default();
+        set_each(values, |name, value| config.set(C, name, value))?;
         // SAFETY: NULL or a live store, per the contract.
         let store: Arc<dyn TokenStore> = match unsafe { o.store.as_ref() } {
             Some(store) => store.0.clone(),
             None => Arc::new(oauth::MemoryStore::new()),
         };
-        let options = ManagerOptions {
-            min_window: Duration::from_millis(o.min_window_ms),
-            refresh_without_store: o.refresh_without_store,
-            ..ManagerOptions::default()
-        };
-        let mut manager = oauth::TokenManager::new(client.0.clone(), credentials, store)
-            .with_options(options)
+        let mut manager = config
+            .build(client.0.clone(), store)
             .map_err(|e| Box::from(&e))?;
         if let Some(callback) = o.on_refresh {
             let hook = Hook(callback, o.user_data);

@@ -2,12 +2,12 @@
 
 use std::ffi::c_char;
 use std::sync::Arc;
-use std::time::Duration;
 
-use oauth::{EncryptionKey, TokenStore};
+use oauth::options::Value;
+use oauth::{StoreOptions, TokenStore};
 
 use crate::error::oauth_refresh_error;
-use crate::ffi::{boundary, guard, opt_str, req_str, Refusal, Sends};
+use crate::ffi::{boundary, guard, req_str, set_each, text, Refusal, Sends, C};
 
 /// Store options; start from oauth_refresh_store_options_default(), which fills in every
 /// default. Strings are borrowed for the duration of the call that takes them.
@@ -20,8 +20,8 @@ pub struct oauth_refresh_store_options {
     /// braces are literal (the account is the keys' Redis Cluster hash tag) and the account
     /// is percent-encoded for `%`, `{`, `}`, space and bytes outside printable ASCII.
     pub prefix: *const c_char,
-    /// Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
-    /// (as kept in an environment variable), or NULL to store it in clear.
+    /// Seal the token under this key, given as 64 hex digits (as kept in an environment
+    /// variable), or NULL to store it in clear.
     pub encryption_key: *const c_char,
     /// Redis only: how long to wait to connect and for each answer, in ms (default 2000).
     /// 0 is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
@@ -45,14 +45,29 @@ pub extern "C" fn oauth_refresh_store_options_default() -> oauth_refresh_store_o
     }
 }
 
-/// The key named by `options`, if any.
-unsafe fn key_of(
+/// The core's store options from the C struct (`account` is the Redis store's argument).
+///
+/// # Safety
+/// The strings in `o` are NULL or valid.
+unsafe fn options_of(
     o: &oauth_refresh_store_options,
-) -> Result<Option<EncryptionKey>, Box<oauth_refresh_error>> {
-    match unsafe { opt_str(o.encryption_key, "options->encryption_key") }? {
-        Some(text) => Ok(Some(EncryptionKey::parse(text).map_err(|e| Box::from(&e))?)),
-        None => Ok(None),
+    redis: bool,
+) -> Result<StoreOptions, Box<oauth_refresh_error>> {
+    let mut core = StoreOptions::default();
+    let key = unsafe { text(o.encryption_key, "encryption_key") }?;
+    if redis {
+        let values = [
+            ("prefix", unsafe { text(o.prefix, "prefix") }?),
+            ("timeout_ms", Value::Number(o.timeout_ms as f64)),
+            ("encryption_key", key),
+        ];
+        set_each(values, |name, value| core.set_redis(C, name, value))?;
+    } else {
+        set_each([("encryption_key", key)], |name, value| {
+            core.set_file(C, name, value)
+        })?;
     }
+    Ok(core)
 }
 
 /// Writes a new store to `store_out`.
@@ -81,13 +96,11 @@ pub unsafe extern "C" fn oauth_refresh_store_file_new(
         if store_out.is_null() {
             return Err(Refusal::null("store_out").into());
         }
-        let mut store = oauth::FileStore::new(path);
         // SAFETY: NULL or valid, per the contract.
-        if let Some(o) = unsafe { options.as_ref() } {
-            if let Some(key) = unsafe { key_of(o) }? {
-                store = store.with_encryption(key);
-            }
-        }
+        let store = match unsafe { options.as_ref() } {
+            Some(o) => unsafe { options_of(o, false) }?.file(path),
+            None => oauth::FileStore::new(path),
+        };
         unsafe { put(store_out, Arc::new(store)) };
         Ok(())
     })
@@ -117,14 +130,9 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
             return Err(Refusal::null("store_out").into());
         }
         let account = unsafe { req_str(o.account, "options->account") }?;
-        let prefix = unsafe { opt_str(o.prefix, "options->prefix") }?.unwrap_or("oauth-refresh");
-        let timeout = Duration::from_millis(o.timeout_ms);
-        let mut store = oauth::RedisStore::new(url, prefix, account)
-            .and_then(|s| s.with_timeout(timeout))
+        let store = unsafe { options_of(o, true) }?
+            .redis(url, account)
             .map_err(|e| Box::from(&e))?;
-        if let Some(key) = unsafe { key_of(o) }? {
-            store = store.with_encryption(key);
-        }
         unsafe { put(store_out, Arc::new(store)) };
         Ok(())
     })

@@ -277,7 +277,8 @@ static void run_case(const conformance_case *c) {
     options.client_auth = c->client_auth;
     options.body_encoding = c->body_encoding;
   }
-  options.max_retries = c->max_retries;
+  /* -1: the case does not set it, so the default from *_options_default() stays. */
+  if (c->max_retries >= 0) options.max_retries = (uint32_t)c->max_retries;
   /* 0: the case does not set it, so the default from *_options_default() stays. */
   if (c->timeout_ms != 0) options.timeout_ms = c->timeout_ms;
   if (c->connect_timeout_ms != 0) options.connect_timeout_ms = c->connect_timeout_ms;

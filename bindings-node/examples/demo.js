@@ -20,7 +20,7 @@ async function main() {
     console.log(`node: reusing the first token fails as it should: ${err.code}, token ${err.refreshTokenState}`)
   }
 
-  const gusto = Client.gusto({ environment: server, apiVersion: '2025-06-15' })
+  const gusto = Client.gusto({ environment: server, gustoApiVersion: '2025-06-15' })
   const system = await gusto.systemAccess({ clientId: 'demo-app', clientSecret: 'secret-demo-app' })
   console.log(`node: gusto systemAccess tokenType=${system.tokenType} expiresIn=${system.expiresIn}`)
 

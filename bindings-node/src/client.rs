@@ -1,69 +1,17 @@
 //! `Client`: options in, refreshes on the libuv pool (`refresh`) or inline (`refreshSync`).
 
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi::Task;
 use napi_derive::napi;
-use oauth_refresh::limits::duration_from_millis;
-use oauth_refresh::{BodyEncoding, ClientAuth, ClientBuilder, GustoEnvironment};
+use oauth_refresh::{ClientOptions, GustoEnvironment};
 
-use crate::error::{convert, guard, internal_error, invalid_input, to_js_error, NOT_SENT, SENT};
+use crate::error::{convert, guard, internal_error, to_js_error, NOT_SENT, SENT};
+use crate::options::{each, object, NODE};
 use crate::request::{extra_params, RefreshTokenRequest, SystemAccessTokenRequest};
 use crate::token::Token;
-
-/// Options for `new Client(...)`.
-#[napi(object)]
-pub struct ClientOptions {
-    /// The token endpoint, e.g. `https://auth.example.com/token`.
-    pub token_url: String,
-    /// `'form'` (default) or `'json'`.
-    pub body_encoding: Option<String>,
-    /// `'basic'` (default, HTTP Basic) or `'post'` (credentials in the body).
-    pub client_auth: Option<String>,
-    /// Deadline for a whole refresh, retries included (default 30000; more than 0, at most
-    /// a year, else `INVALID_INPUT`).
-    pub timeout_ms: Option<f64>,
-    /// Deadline for opening a connection (default 10000; more than 0, at most a year).
-    pub connect_timeout_ms: Option<f64>,
-    /// Retries after the first attempt, only where safe (default 2).
-    pub max_retries: Option<u32>,
-    /// Extra headers for every request.
-    pub headers: Option<HashMap<String, String>>,
-    /// Allow plain `http://` to non-loopback hosts (default false).
-    pub allow_insecure_http: Option<bool>,
-    /// A PEM file of extra CA certificates.
-    pub ca_file: Option<String>,
-    /// Replaces the default `oauth-refresh/<version> (node)`.
-    pub user_agent: Option<String>,
-}
-
-/// Options for `Client.gusto(...)`.
-#[napi(object)]
-pub struct GustoOptions {
-    /// `'demo'` (default), `'production'`, or a base URL.
-    pub environment: Option<String>,
-    /// `X-Gusto-API-Version`; omit to use the application's minimum version.
-    pub api_version: Option<String>,
-    /// Deadline for a whole refresh, retries included (default 30000; more than 0, at most
-    /// a year, else `INVALID_INPUT`).
-    pub timeout_ms: Option<f64>,
-    /// Deadline for opening a connection (default 10000; more than 0, at most a year).
-    pub connect_timeout_ms: Option<f64>,
-    /// Retries after the first attempt (default 2).
-    pub max_retries: Option<u32>,
-    /// Extra headers for every request.
-    pub headers: Option<HashMap<String, String>>,
-    /// Allow plain `http://` to non-loopback hosts (default false).
-    pub allow_insecure_http: Option<bool>,
-    /// A PEM file of extra CA certificates.
-    pub ca_file: Option<String>,
-    /// Replaces the default `oauth-refresh/<version> (node)`.
-    pub user_agent: Option<String>,
-}
 
 /// Options for one `refresh` call.
 #[napi(object, object_to_js = false)]
@@ -73,48 +21,18 @@ pub struct RefreshOptions {
     pub signal: Option<AbortSignal>,
 }
 
-/// The options both constructors share.
-struct Common {
-    timeout_ms: Option<f64>,
-    connect_timeout_ms: Option<f64>,
-    max_retries: Option<u32>,
-    headers: Option<HashMap<String, String>>,
-    allow_insecure_http: Option<bool>,
-    ca_file: Option<String>,
-    user_agent: Option<String>,
-}
-
-impl Common {
-    fn apply(self, env: &Env, mut builder: ClientBuilder) -> Result<Client> {
-        // NaN, negative or over a year is INVALID_INPUT here; zero, when the core builds.
-        let millis = |name: &str, value: f64| {
-            duration_from_millis(name, value).map_err(|e| to_js_error(env, &e))
-        };
-        builder = builder.surface("node");
-        if let Some(ms) = self.timeout_ms {
-            builder = builder.timeout(millis("timeoutMs", ms)?);
-        }
-        if let Some(ms) = self.connect_timeout_ms {
-            builder = builder.connect_timeout(millis("connectTimeoutMs", ms)?);
-        }
-        if let Some(n) = self.max_retries {
-            builder = builder.max_retries(n);
-        }
-        for (name, value) in self.headers.unwrap_or_default() {
-            builder = builder.header(name, value);
-        }
-        if let Some(allow) = self.allow_insecure_http {
-            builder = builder.allow_insecure_http(allow);
-        }
-        if let Some(path) = self.ca_file {
-            builder = builder.ca_file(path);
-        }
-        if let Some(agent) = self.user_agent {
-            builder = builder.user_agent(agent);
-        }
-        let client = builder.build().map_err(|e| to_js_error(env, &e))?;
-        Ok(Client(Arc::new(client)))
-    }
+/// Applies `options` to `o` and builds the client.
+fn build(
+    env: &Env,
+    mut o: ClientOptions,
+    options: Option<Unknown<'_>>,
+    what: &str,
+) -> Result<Client> {
+    o.surface = "node";
+    let options = object(env, options, what)?;
+    each(env, options.as_ref(), &[], |name, v| o.set(NODE, name, v))?;
+    let client = o.build().map_err(|e| to_js_error(env, &e))?;
+    Ok(Client(Arc::new(client)))
 }
 
 /// Refreshes tokens at one token endpoint; keeps connections alive between calls.
@@ -133,30 +51,12 @@ impl Client {
     }
 
     fn create(env: Env, options: Unknown<'_>) -> Result<Self> {
-        let options: ClientOptions = convert(&env, options, "new Client(options)")?;
-        let encoding = match options.body_encoding.as_deref() {
-            None => BodyEncoding::Form,
-            Some(v) => BodyEncoding::parse(v)
-                .ok_or_else(|| invalid_input(&env, "bodyEncoding must be 'form' or 'json'"))?,
-        };
-        let auth = match options.client_auth.as_deref() {
-            None => ClientAuth::Basic,
-            Some(v) => ClientAuth::parse(v)
-                .ok_or_else(|| invalid_input(&env, "clientAuth must be 'basic' or 'post'"))?,
-        };
-        let builder = oauth_refresh::Client::builder(options.token_url)
-            .body_encoding(encoding)
-            .client_auth(auth);
-        Common {
-            timeout_ms: options.timeout_ms,
-            connect_timeout_ms: options.connect_timeout_ms,
-            max_retries: options.max_retries,
-            headers: options.headers,
-            allow_insecure_http: options.allow_insecure_http,
-            ca_file: options.ca_file,
-            user_agent: options.user_agent,
-        }
-        .apply(&env, builder)
+        build(
+            &env,
+            ClientOptions::default(),
+            Some(options),
+            "new Client(options)",
+        )
     }
 
     /// The Gusto preset: JSON body, credentials in the body, `X-Gusto-API-Version`.
@@ -169,37 +69,8 @@ impl Client {
     }
 
     fn create_gusto(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
-        let options: Option<GustoOptions> = match options {
-            Some(o) => convert(&env, o, "Client.gusto(options)")?,
-            None => None,
-        };
-        let o = options.unwrap_or(GustoOptions {
-            environment: None,
-            api_version: None,
-            timeout_ms: None,
-            connect_timeout_ms: None,
-            max_retries: None,
-            headers: None,
-            allow_insecure_http: None,
-            ca_file: None,
-            user_agent: None,
-        });
-        let environment = GustoEnvironment::from_str(o.environment.as_deref().unwrap_or("demo"))
-            .map_err(|e| to_js_error(&env, &e))?;
-        let mut builder = oauth_refresh::Client::gusto(environment);
-        if let Some(version) = o.api_version {
-            builder = builder.gusto_api_version(version);
-        }
-        Common {
-            timeout_ms: o.timeout_ms,
-            connect_timeout_ms: o.connect_timeout_ms,
-            max_retries: o.max_retries,
-            headers: o.headers,
-            allow_insecure_http: o.allow_insecure_http,
-            ca_file: o.ca_file,
-            user_agent: o.user_agent,
-        }
-        .apply(&env, builder)
+        let o = ClientOptions::gusto(GustoEnvironment::Demo);
+        build(&env, o, options, "Client.gusto(options)")
     }
 
     /// Exchanges a refresh token on the libuv thread pool. `options.signal` aborts it while

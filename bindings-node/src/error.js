@@ -13,18 +13,6 @@
       Object.defineProperty(this, 'token', { value: token, enumerable: false })
     }
   }
-  const make = (message, code, refreshTokenState, retryable, status, error, errorDescription, errorUri, retryAfterMs, salvagedRefreshToken, token) =>
-    new OAuthRefreshError(message, {
-      code,
-      refreshTokenState,
-      retryable,
-      status,
-      error,
-      errorDescription,
-      errorUri,
-      retryAfterMs,
-      salvagedRefreshToken,
-      token,
-    })
+  const make = (message, fields) => new OAuthRefreshError(message, fields)
   return [OAuthRefreshError, make]
 })()

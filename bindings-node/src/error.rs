@@ -5,25 +5,11 @@ use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 
 use napi::bindgen_prelude::*;
-use oauth_refresh::{ErrorCode, RefreshTokenState};
+use oauth_refresh::{ErrorCode, Field, RefreshTokenState};
 
-/// The factory's arguments: message, code, refreshTokenState, retryable, status, error,
-/// errorDescription, errorUri, retryAfterMs, refreshToken, token.
-type Fields = (
-    String,
-    String,
-    &'static str,
-    bool,
-    Option<u32>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<f64>,
-    Option<String>,
-    Option<crate::token::Token>,
-);
+use crate::options::NODE;
 
-type Make = FunctionRef<FnArgs<Fields>, Unknown<'static>>;
+type Make = FunctionRef<FnArgs<(String, Object<'static>)>, Unknown<'static>>;
 
 thread_local! {
     // One per JavaScript environment: each runs on its own thread.
@@ -57,38 +43,37 @@ pub fn all_codes() -> Vec<String> {
     ErrorCode::ALL.into_iter().map(code).collect()
 }
 
-/// Calls the JavaScript factory: a napi error that throws the `OAuthRefreshError` built
-/// from `fields`.
-fn build(env: &Env, fields: Fields) -> Error {
+/// A napi error that throws the `OAuthRefreshError` for `err`: the JavaScript factory gets
+/// the message and an object of every field the core lists, named as Node names them.
+pub fn to_js_error(env: &Env, err: &oauth_refresh::Error) -> Error {
     let built = MAKE.with(|cell| -> Result<Error> {
         let cell = cell.borrow();
         let make = cell
             .as_ref()
             .ok_or_else(|| Error::from_reason("oauth-refresh is not initialised"))?;
-        let value = make.borrow_back(env)?.call(FnArgs::from(fields))?;
+        let mut fields = Object::new(env)?;
+        for (name, kind, field) in err.fields() {
+            let name = NODE.name(name, kind);
+            match field {
+                Field::Null => fields.set_named_property(&name, Null)?,
+                Field::Code(c) => fields.set_named_property(&name, code(c))?,
+                Field::Text(t) => fields.set_named_property(&name, t)?,
+                Field::Bool(b) => fields.set_named_property(&name, b)?,
+                Field::Number(n) => fields.set_named_property(&name, u32::from(n))?,
+                Field::Duration(d) => fields.set_named_property(&name, d.as_secs_f64() * 1000.0)?,
+                Field::Token(t) => {
+                    fields.set_named_property(&name, crate::token::Token(t.clone()))?
+                }
+            }
+        }
+        // SAFETY: the object lives as long as this call; the factory copies what it keeps.
+        let fields: Object<'static> = unsafe { std::mem::transmute(fields) };
+        let value = make
+            .borrow_back(env)?
+            .call(FnArgs::from((err.to_string(), fields)))?;
         Ok(Error::from(value))
     });
     built.unwrap_or_else(|e| e)
-}
-
-/// A napi error that throws the `OAuthRefreshError` for `err`.
-pub fn to_js_error(env: &Env, err: &oauth_refresh::Error) -> Error {
-    build(
-        env,
-        (
-            err.to_string(),
-            code(err.code()),
-            err.refresh_token_state().as_str(),
-            err.is_retryable(),
-            err.status().map(u32::from),
-            err.error().map(str::to_owned),
-            err.error_description().map(str::to_owned),
-            err.error_uri().map(str::to_owned),
-            err.retry_after().map(|d| d.as_secs_f64() * 1000.0),
-            err.salvaged_refresh_token().map(str::to_owned),
-            err.token().map(|t| crate::token::Token(t.clone())),
-        ),
-    )
 }
 
 /// For [`guard`]: a request may have left, so after a panic the refresh token's state is
@@ -112,11 +97,6 @@ pub fn guard<T>(env: &Env, state: RefreshTokenState, f: impl FnOnce() -> Result<
         std::mem::forget(payload);
         Err(internal_error(env, state))
     })
-}
-
-/// `INVALID_INPUT` raised by the binding itself (a bad option value).
-pub fn invalid_input(env: &Env, message: impl Into<String>) -> Error {
-    to_js_error(env, &oauth_refresh::Error::invalid_input(message))
 }
 
 /// Converts an argument, turning napi's conversion failure into a `TypeError` that names

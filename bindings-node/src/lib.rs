@@ -4,6 +4,7 @@
 mod client;
 mod error;
 mod manager;
+mod options;
 mod request;
 mod token;
 

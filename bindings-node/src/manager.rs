@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use oauth_refresh::limits::duration_from_millis;
-use oauth_refresh::{Credentials, EncryptionKey, ManagerOptions, Secret, TokenStore};
+use oauth_refresh::{ManagerConfig, StoreOptions, TokenStore};
 
 use crate::client::{settle, Client, Exchange, Outcome};
 use crate::error::{convert, guard, to_js_error, type_error, NOT_SENT};
+use crate::options::{each, object, NODE};
 use crate::token::Token;
 
 /// Keeps the token in this process only (what a manager without a store uses). Managers
@@ -28,23 +28,6 @@ impl MemoryStore {
     }
 }
 
-/// An encryption key: 32 bytes, or 64 hex digits / base64 text.
-fn parse_key(env: &Env, key: Either<String, Uint8Array>) -> Result<EncryptionKey> {
-    match key {
-        Either::A(text) => EncryptionKey::parse(&text),
-        Either::B(bytes) => EncryptionKey::from_bytes(&bytes),
-    }
-    .map_err(|e| to_js_error(env, &e))
-}
-
-/// Options for `new FileStore(path, options?)`.
-#[napi(object)]
-pub struct FileStoreOptions {
-    /// Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
-    /// base64 text.
-    pub encryption_key: Option<Either<String, Uint8Array>>,
-}
-
 /// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
 #[napi]
 pub struct FileStore(Arc<oauth_refresh::FileStore>);
@@ -59,20 +42,18 @@ impl FileStore {
         #[napi(ts_arg_type = "FileStoreOptions")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
         guard(&env, NOT_SENT, || {
-            let mut store = oauth_refresh::FileStore::new(path);
-            if let Some(options) = options {
-                let o: FileStoreOptions = convert(&env, options, "new FileStore(path, options)")?;
-                if let Some(key) = o.encryption_key {
-                    store = store.with_encryption(parse_key(&env, key)?);
-                }
-            }
-            Ok(FileStore(Arc::new(store)))
+            let options = object(&env, options, "new FileStore(path, options)")?;
+            let mut o = StoreOptions::default();
+            each(&env, options.as_ref(), &[], |name, v| {
+                o.set_file(NODE, name, v)
+            })?;
+            Ok(FileStore(Arc::new(o.file(path))))
         })
     }
 }
 
 /// Options for `new RedisStore(options)`.
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 pub struct RedisStoreOptions {
     /// `redis://[user:password@]host:port[/db]`.
     pub url: String,
@@ -81,14 +62,6 @@ pub struct RedisStoreOptions {
     /// and the account is percent-encoded for `%`, `{`, `}`, space and bytes outside
     /// printable ASCII.
     pub account: String,
-    /// Key prefix (default "oauth-refresh"); may not contain `{` or `}`.
-    pub prefix: Option<String>,
-    /// Seal the token with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits /
-    /// base64 text.
-    pub encryption_key: Option<Either<String, Uint8Array>>,
-    /// How long to wait to connect, and for each answer (default 2000; at most a year, else
-    /// `INVALID_INPUT`).
-    pub timeout_ms: Option<f64>,
 }
 
 /// Keeps the token in Redis, shared by the processes of many hosts.
@@ -107,48 +80,19 @@ impl RedisStore {
     }
 
     fn create(env: Env, options: Unknown<'_>) -> Result<Self> {
-        let o: RedisStoreOptions = convert(&env, options, "new RedisStore(options)")?;
-        let prefix = o.prefix.as_deref().unwrap_or("oauth-refresh");
-        let mut store = duration_from_millis("timeoutMs", o.timeout_ms.unwrap_or(2000.0))
-            .and_then(|timeout| {
-                oauth_refresh::RedisStore::new(&o.url, prefix, &o.account)?.with_timeout(timeout)
-            })
+        let what = "new RedisStore(options)";
+        let o: RedisStoreOptions = convert(&env, options, what)?;
+        let options = object(&env, Some(options), what)?;
+        let mut store = StoreOptions::default();
+        let own = ["url", "account"];
+        each(&env, options.as_ref(), &own, |name, v| {
+            store.set_redis(NODE, name, v)
+        })?;
+        let store = store
+            .redis(&o.url, &o.account)
             .map_err(|e| to_js_error(&env, &e))?;
-        if let Some(key) = o.encryption_key {
-            store = store.with_encryption(parse_key(&env, key)?);
-        }
         Ok(RedisStore(Arc::new(store)))
     }
-}
-
-/// Options for `new TokenManager(client, options, store?)`.
-#[napi(object)]
-pub struct TokenManagerOptions {
-    /// Your client ID.
-    pub client_id: String,
-    /// Your client secret.
-    pub client_secret: String,
-    /// The refresh token to start from when the store is empty.
-    pub refresh_token: Option<String>,
-    /// Sent with every refresh, if set.
-    pub scope: Option<String>,
-    /// Sent with every refresh, if set (Gusto's `redirect_uri`).
-    pub redirect_uri: Option<String>,
-    /// Refresh at least this long before expiry (default 30000; at most a year, else
-    /// `INVALID_INPUT`).
-    pub min_window_ms: Option<f64>,
-    /// When the store cannot be reached and the token has expired, refresh anyway without
-    /// coordination (default false: another host could then reuse the same refresh token).
-    pub refresh_without_store: Option<bool>,
-    /// Called with each new token this manager obtained by refreshing, on the JavaScript
-    /// thread, before the call that refreshed returns or settles (also when the store
-    /// could not keep it: the call then fails with `STORE_FAILED`). Not called for a token
-    /// adopted from the store. Its return value is ignored and a returned promise is not
-    /// awaited; what it throws (or the promise rejects with) is emitted as a process
-    /// warning (`OAuthRefreshWarning`, code `ON_REFRESH_FAILED`, the error as `cause`), and
-    /// the token is returned all the same.
-    #[napi(ts_type = "(token: Token) => unknown")]
-    pub on_refresh: Option<Unknown<'static>>,
 }
 
 type Hook = FunctionRef<Token, Unknown<'static>>;
@@ -238,40 +182,37 @@ impl TokenManager {
         store: Option<Either3<&MemoryStore, &FileStore, &RedisStore>>,
     ) -> Result<Self> {
         let what = "new TokenManager(client, options)";
-        let o: TokenManagerOptions = convert(&env, options, what)?;
-        let on_refresh = match o.on_refresh {
-            None => None,
-            Some(hook) => match hook.get_type()? {
-                ValueType::Undefined | ValueType::Null => None,
-                ValueType::Function => Some(Arc::new(wrap_hook(&env, hook)?)),
-                _ => {
-                    let message = format!("{what}: onRefresh must be a function");
-                    return Err(type_error(&env, message));
-                }
-            },
+        let options = object(&env, Some(options), what)?;
+        // `onRefresh` is the binding's own (a JavaScript function); the rest is the core's.
+        let hook = match &options {
+            Some(o) => o.get_named_property::<Unknown>("onRefresh")?,
+            None => {
+                return Err(type_error(
+                    &env,
+                    format!("{what}: options must be an object"),
+                ))
+            }
         };
-        let min_window = duration_from_millis("minWindowMs", o.min_window_ms.unwrap_or(30_000.0))
-            .map_err(|e| to_js_error(&env, &e))?;
+        let on_refresh = match hook.get_type()? {
+            ValueType::Undefined | ValueType::Null => None,
+            ValueType::Function => Some(Arc::new(wrap_hook(&env, hook)?)),
+            _ => {
+                let message = format!("{what}: onRefresh must be a function");
+                return Err(type_error(&env, message));
+            }
+        };
         let store: Arc<dyn TokenStore> = match store {
             Some(Either3::A(memory)) => memory.0.clone(),
             Some(Either3::B(file)) => file.0.clone(),
             Some(Either3::C(redis)) => redis.0.clone(),
             None => Arc::new(oauth_refresh::MemoryStore::new()),
         };
-        let credentials = Credentials {
-            client_id: o.client_id,
-            client_secret: Secret::new(o.client_secret),
-            refresh_token: o.refresh_token.map(Secret::new),
-            scope: o.scope,
-            redirect_uri: o.redirect_uri,
-        };
-        let options = ManagerOptions {
-            min_window,
-            refresh_without_store: o.refresh_without_store.unwrap_or(false),
-            ..ManagerOptions::default()
-        };
-        let mut manager = oauth_refresh::TokenManager::new(client.0.clone(), credentials, store)
-            .with_options(options)
+        let mut config = ManagerConfig::default();
+        each(&env, options.as_ref(), &["onRefresh"], |name, v| {
+            config.set(NODE, name, v)
+        })?;
+        let mut manager = config
+            .build(client.0.clone(), store)
             .map_err(|e| to_js_error(&env, &e))?;
         if on_refresh.is_some() {
             manager = manager.on_refresh(record);

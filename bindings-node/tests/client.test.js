@@ -4,7 +4,7 @@ const assert = require('node:assert/strict')
 const util = require('node:util')
 const { spawn } = require('node:child_process')
 const readline = require('node:readline')
-const { Client, OAuthRefreshError } = require('..')
+const { Client, FileStore, OAuthRefreshError, TokenManager } = require('..')
 const { version } = require('../package.json')
 const { startServer } = require('./server')
 
@@ -78,16 +78,43 @@ test('wrong argument types are TypeErrors that do not echo the value', async () 
     () => client.refresh({ clientId: 1, clientSecret: 's', refreshToken: 't' }),
     () => client.refresh({ clientId: 'a', clientSecret: 's', refreshToken: 't' }, { signal: 'no' }),
     () => client.systemAccessSync({ clientId: 'a' }),
-    () => new Client({ tokenUrl: 42 }),
-    () => new Client(),
-    () => new Client({ tokenUrl: server.url, timeoutMs: 'soon' }),
-    () => new Client({ tokenUrl: server.url, headers: { X: 1 } }),
-    () => Client.gusto({ apiVersion: 2025 }),
+    () => new Client(42),
   ]
   for (const call of calls) {
     assert.throws(call, (e) => e instanceof TypeError && !String(e.message).includes('12345678'), String(call))
   }
+  // An option of the wrong type is the core's INVALID_INPUT, naming the option as Node spells
+  // it and never the value.
+  const options = [
+    [() => new Client({ tokenUrl: 12345678 }), 'tokenUrl'],
+    [() => new Client(), 'token URL'],
+    [() => new Client({ tokenUrl: server.url, timeoutMs: '12345678' }), 'timeoutMs'],
+    [() => new Client({ tokenUrl: server.url, headers: { X: 12345678 } }), 'headers'],
+    [() => new Client({ tokenUrl: server.url, maxRetries: 1.5 }), 'maxRetries'],
+    [() => new Client({ tokenUrl: server.url, proxyFromEnv: 'yes' }), 'proxyFromEnv'],
+    [() => Client.gusto({ gustoApiVersion: 12345678 }), 'gustoApiVersion'],
+    [() => new FileStore('/tmp/x', { encryptionKey: 12345678 }), 'encryptionKey'],
+  ]
+  for (const [call, name] of options) {
+    assert.throws(call, (e) => e instanceof OAuthRefreshError && e.code === 'INVALID_INPUT' &&
+      e.message.includes(name) && !e.message.includes('12345678'), String(call))
+  }
   assert.equal(await server.tokenRequests('node-types'), 0)
+})
+
+test('an unknown or misplaced option is INVALID_INPUT naming it, with its Node spelling', () => {
+  const cases = [
+    [() => new Client({ tokenUrl: 'https://a.example/token', timeout_ms: 5 }), /"timeout_ms": here it is "timeoutMs"/],
+    [() => new Client({ tokenUrl: 'https://a.example/token', timeout: 5 }), /"timeout": here it is "timeoutMs" \(milliseconds\)/],
+    [() => new Client({ tokenUrl: 'https://a.example/token', retries: 5 }), /unknown client option "retries"/],
+    [() => new Client({ tokenUrl: 'https://a.example/token', environment: 'demo' }), /Gusto preset/],
+    [() => Client.gusto({ bodyEncoding: 'form' }), /Gusto preset sets bodyEncoding/],
+    [() => Client.gusto({ tokenUrl: 'https://a.example/token' }), /Gusto preset sets tokenUrl/],
+    [() => new TokenManager(new Client({ tokenUrl: 'https://a.example/token' }), { clientId: 'a', clientSecret: 's', minWindow: 1 }), /"minWindow": here it is "minWindowMs"/],
+  ]
+  for (const [call, message] of cases) {
+    assert.throws(call, (e) => e.code === 'INVALID_INPUT' && message.test(e.message), String(call))
+  }
 })
 
 test('bad option values and a wrong grantType are INVALID_INPUT', () => {
@@ -112,7 +139,7 @@ test('bad option values and a wrong grantType are INVALID_INPUT', () => {
 })
 
 test('the Gusto preset sends its headers; systemAccess has no refresh token', async () => {
-  const client = Client.gusto({ environment: `${server.url}/node-gusto/ok`, apiVersion: '2025-06-15' })
+  const client = Client.gusto({ environment: `${server.url}/node-gusto/ok`, gustoApiVersion: '2025-06-15' })
   const token = await client.refresh({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-gusto', redirectUri: 'https://app/cb' })
   assert.equal(token.refreshTokenRotated, true)
   const last = (await server.stats('node-gusto')).last

@@ -82,9 +82,12 @@ test('a store that cannot be written is STORE_FAILED', async () => {
   fs.rmSync(dir, { recursive: true })
 })
 
-test('wrong option types are TypeErrors', () => {
+test('wrong option types are INVALID_INPUT naming the option; a hook that is not a function is a TypeError', () => {
   const client = new Client({ tokenUrl: `${server.url}/token` })
-  assert.throws(() => new TokenManager(client, { clientId: 1, clientSecret: 's' }), TypeError)
+  assert.throws(() => new TokenManager(client, { clientId: 1, clientSecret: 's' }),
+    (e) => e.code === 'INVALID_INPUT' && /clientId/.test(e.message))
+  assert.throws(() => new TokenManager(client, { clientSecret: 's' }),
+    (e) => e.code === 'INVALID_INPUT' && /client ID is required/.test(e.message))
   assert.throws(() => new TokenManager(client, { clientId: 'a', clientSecret: 's', minWindowMs: -1 }), OAuthRefreshError)
   for (const hook of [5, 'hook', {}]) {
     assert.throws(() => new TokenManager(client, { clientId: 'a', clientSecret: 's', onRefresh: hook }),

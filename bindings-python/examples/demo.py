@@ -21,7 +21,7 @@ try:
 except oar.InvalidGrantError as err:
     print(f"python: reusing the first token fails as it should: {err.code}, token {err.refresh_token_state}")
 
-gusto = oar.Client.gusto(server, "2025-06-15")
+gusto = oar.Client.gusto(server, gusto_api_version="2025-06-15")
 system = gusto.system_access("demo-app", "secret-demo-app")
 print(f"python: gusto system_access token_type={system.token_type} expires_in={system.expires_in}")
 

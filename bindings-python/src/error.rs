@@ -8,6 +8,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyModule};
 
+use crate::options::PY;
+
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 /// The exception instance for a core error, with every field as an attribute.
@@ -40,7 +42,7 @@ pub fn _error_codes() -> Vec<&'static str> {
 
 fn errors(py: Python<'_>) -> PyResult<&Py<PyModule>> {
     ERRORS.get_or_try_init(py, || {
-        PyResult::Ok(py.import("oauth_refresh._errors")?.unbind())
+        PyResult::Ok(py.import("oauth_refresh._error_classes")?.unbind())
     })
 }
 
@@ -54,7 +56,7 @@ fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     // Only the message goes through the constructor: builtins like OSError treat
     // keyword arguments specially. The fields are plain attributes, named as the core names them.
     let exc = class.call1((err.to_string(),))?;
-    for (name, field) in err.fields() {
+    for (name, kind, field) in err.fields() {
         let value = match field {
             Field::Null => py.None(),
             Field::Code(code) => code.as_str().into_pyobject(py)?.into_any().unbind(),
@@ -67,12 +69,7 @@ fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
                 .into_any()
                 .unbind(),
         };
-        exc.setattr(name, value)?;
+        exc.setattr(PY.name(name, kind), value)?;
     }
     Ok(exc)
-}
-
-/// An `InvalidInputError` raised by the binding itself (a bad option value).
-pub fn invalid_input(py: Python<'_>, message: impl Into<String>) -> PyErr {
-    to_pyerr(py, &Error::invalid_input(message))
 }

@@ -78,9 +78,6 @@ def test_nothing_prints_a_secret(server):
         lambda c: c.refresh("a"),
         lambda c: c.refresh(oar.RefreshTokenRequest("a", "s", "t"), "extra"),
         lambda c: c.system_access("a", None),
-        lambda c: oar.Client(42),
-        lambda c: oar.Client("http://127.0.0.1/token", timeout="soon"),
-        lambda c: oar.Client("http://127.0.0.1/token", headers={"X": 1}),
         lambda c: oar.RefreshTokenRequest.from_dict({"clientId": 1}),
         lambda c: oar.RefreshTokenRequest.from_dict(["not", "a", "dict"]),
     ],
@@ -90,6 +87,45 @@ def test_wrong_types_raise_type_error(server, call):
     with pytest.raises(TypeError):
         call(client)
     assert server.token_requests("py-types") == 0
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: oar.Client(12345678), "token_url"),
+        (lambda: oar.Client("http://127.0.0.1/token", timeout="12345678"), "timeout"),
+        (lambda: oar.Client("http://127.0.0.1/token", headers={"X": 12345678}), "headers"),
+        (lambda: oar.Client("http://127.0.0.1/token", max_retries=1.5), "max_retries"),
+        (lambda: oar.Client("http://127.0.0.1/token", proxy_from_env="12345678"), "proxy_from_env"),
+        (lambda: oar.Client("http://127.0.0.1/token", ca_file=12345678), "ca_file"),
+        (lambda: oar.Client.gusto("demo", gusto_api_version=12345678), "gusto_api_version"),
+        (lambda: oar.FileStore("/tmp/x", encryption_key=12345678), "encryption_key"),
+        (lambda: oar.RedisStore("redis://127.0.0.1:1", account="a", timeout=[12345678]), "timeout"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_invalid_input_naming_it(make, name):
+    # The core checks every option; the message names it and never shows the value.
+    with pytest.raises(oar.InvalidInputError) as raised:
+        make()
+    assert name in str(raised.value) and "12345678" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda: oar.Client("https://a.example/token", timeout_ms=5), '"timeout_ms": here it is "timeout" (seconds)'),
+        (lambda: oar.Client("https://a.example/token", timeoutMs=5), '"timeoutMs": here it is "timeout" (seconds)'),
+        (lambda: oar.Client("https://a.example/token", retries=5), 'unknown client option "retries"'),
+        (lambda: oar.Client("https://a.example/token", gusto_api_version="1"), "gusto_api_version is an option of the Gusto preset"),
+        (lambda: oar.Client.gusto("demo", body_encoding="json"), "the Gusto preset sets body_encoding itself"),
+        (lambda: oar.Client.gusto("demo", token_url="https://a.example/token"), "the Gusto preset sets token_url itself"),
+        (lambda: oar.FileStore("/tmp/x", prefix="p"), 'unknown FileStore option "prefix"'),
+    ],
+)
+def test_an_unknown_or_misplaced_option_is_invalid_input_naming_it(make, says):
+    with pytest.raises(oar.InvalidInputError) as raised:
+        make()
+    assert says in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +148,7 @@ def test_bad_options_are_invalid_input(make):
 
 
 def test_gusto_preset_sends_its_headers(server):
-    client = oar.Client.gusto(f"{server.url}/py-gusto/ok", "2025-06-15")
+    client = oar.Client.gusto(f"{server.url}/py-gusto/ok", gusto_api_version="2025-06-15")
     token = client.refresh("app", "secret-app", "seed-py-gusto", redirect_uri="https://app/cb")
     assert token.refresh_token_rotated
     last = server.stats("py-gusto")["last"]

@@ -5,7 +5,7 @@ import builtins
 import pytest
 
 import oauth_refresh as oar
-from oauth_refresh import _errors, _native
+from oauth_refresh import _error_classes, _native
 
 CODES = {
     oar.InvalidInputError: "invalid_input",
@@ -92,14 +92,15 @@ def test_one_class_per_code():
 
 
 def test_every_core_code_has_its_class():
-    pairs = _native._error_codes()
-    codes = [code for code, _ in pairs]
+    codes = _native._error_codes()
     assert len(codes) == len(set(codes)) >= 18
     assert set(CODES.values()) <= set(codes)
-    for code, name in pairs:
-        cls = getattr(_errors, name)
+    assert set(_error_classes._BY_CODE) == set(codes), "a class for every core code, no other"
+    for code in codes:
+        cls = _error_classes._BY_CODE[code]
         assert issubclass(cls, oar.OAuthRefreshError)
         if code == "internal":
             assert cls is oar.OAuthRefreshError  # a caught panic: the base class itself
         else:
             assert cls is not oar.OAuthRefreshError and cls.code == code, code
+            assert getattr(oar, cls.__name__) is cls, "exported from oauth_refresh"

@@ -187,8 +187,8 @@ impl ClientOptions {
         OptionInfo::new("token_url", Kind::Text, "The token endpoint, e.g. https://auth.example.com/token (not with the Gusto preset).").only(Preset::NotGusto),
         OptionInfo::new("environment", Kind::Text, "Gusto preset only: \"demo\" (default), \"production\", or a base URL.").only(Preset::GustoOnly),
         OptionInfo::new("gusto_api_version", Kind::Text, "Gusto preset only: X-Gusto-API-Version; omitted, Gusto uses the application's minimum version.").only(Preset::GustoOnly),
-        OptionInfo::new("body_encoding", Kind::Text, "\"form\" (default) or \"json\" (not with the Gusto preset, which sends JSON).").only(Preset::NotGusto),
-        OptionInfo::new("client_auth", Kind::Text, "\"basic\" (default, HTTP Basic) or \"post\" (credentials in the body; not with the Gusto preset).").only(Preset::NotGusto),
+        OptionInfo::new("body_encoding", Kind::Choice(&["form", "json"]), "\"form\" (default) or \"json\" (not with the Gusto preset, which sends JSON).").only(Preset::NotGusto),
+        OptionInfo::new("client_auth", Kind::Choice(&["basic", "post"]), "\"basic\" (default, HTTP Basic) or \"post\" (credentials in the body; not with the Gusto preset).").only(Preset::NotGusto),
         OptionInfo::new("timeout", Kind::Duration, "Deadline for a whole refresh, retries included (default 30 s; more than 0, at most a year)."),
         OptionInfo::new("connect_timeout", Kind::Duration, "Deadline for opening a connection (default 10 s; more than 0, at most a year)."),
         OptionInfo::new("max_retries", Kind::Count, "Retries after the first attempt, only where safe (default 2; 0 disables retries)."),
@@ -218,6 +218,13 @@ impl ClientOptions {
         }
     }
 
+    /// Whether unknown outcomes are retried: as set, else only with the Gusto preset
+    /// (Gusto revokes the old refresh token only when the new access token is first used,
+    /// so a lost response may be retried there).
+    pub fn retries_unknown_outcome(&self) -> bool {
+        self.retry_unknown_outcome.unwrap_or(self.gusto.is_some())
+    }
+
     /// Sets the option `name`, as `face` spells it, from a value as the binding received
     /// it: type, range and meaning are checked here; the error names the option.
     pub fn set(&mut self, face: Face, name: &str, value: Value) -> Result<(), Error> {
@@ -232,31 +239,12 @@ impl ClientOptions {
             |name, value| {
                 match (name, value) {
                     ("token_url", Checked::Text(v)) => self.token_url = Some(v),
-                    ("environment", Checked::Text(v)) => match self.gusto {
-                        Some(_) => self.gusto = Some(v.parse()?),
-                        None => {
-                            return Err(Error::invalid_input(
-                                "environment is an option of the Gusto preset",
-                            ))
-                        }
-                    },
+                    ("environment", Checked::Text(v)) => self.gusto = Some(v.parse()?),
                     ("gusto_api_version", Checked::Text(v)) => self.gusto_api_version = Some(v),
                     ("body_encoding", Checked::Text(v)) => {
-                        self.body_encoding = Some(BodyEncoding::parse(&v).ok_or_else(|| {
-                            Error::invalid_input(format!(
-                                "{} must be \"form\" or \"json\"",
-                                face.name(name, Kind::Text)
-                            ))
-                        })?)
+                        self.body_encoding = BodyEncoding::parse(&v)
                     }
-                    ("client_auth", Checked::Text(v)) => {
-                        self.client_auth = Some(ClientAuth::parse(&v).ok_or_else(|| {
-                            Error::invalid_input(format!(
-                                "{} must be \"basic\" or \"post\"",
-                                face.name(name, Kind::Text)
-                            ))
-                        })?)
-                    }
+                    ("client_auth", Checked::Text(v)) => self.client_auth = ClientAuth::parse(&v),
                     ("timeout", Checked::Duration(v)) => self.timeout = v,
                     ("connect_timeout", Checked::Duration(v)) => self.connect_timeout = v,
                     ("max_retries", Checked::Count(v)) => self.max_retries = v,
@@ -436,9 +424,7 @@ impl ClientBuilder {
         }
         let retry = RetryPolicy {
             max_retries: o.max_retries,
-            // Gusto revokes the old refresh token only when the new access token is first
-            // used, so a lost response may be retried there.
-            retry_unknown_outcome: o.retry_unknown_outcome.unwrap_or(o.gusto.is_some()),
+            retry_unknown_outcome: o.retries_unknown_outcome(),
             initial_backoff: o.initial_backoff,
             max_backoff: o.max_backoff,
         };

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::options::Kind;
 use crate::redact::escape_controls;
 use crate::secret::Secret;
 use crate::token::Token;
@@ -373,23 +374,24 @@ pub enum Field<'a> {
 }
 
 impl Error {
-    /// The name of every field of [`Error::fields`], in its order.
-    pub const FIELDS: [&'static str; 10] = [
-        "code",
-        "refresh_token_state",
-        "retryable",
-        "status",
-        "error",
-        "error_description",
-        "error_uri",
-        "retry_after",
-        "salvaged_refresh_token",
-        "token",
+    /// The name and kind of every field of [`Error::fields`], in its order (the kind
+    /// decides its name and unit in each face: `retry_after` is `retryAfterMs` in Node).
+    pub const FIELDS: [(&'static str, Kind); 10] = [
+        ("code", Kind::Text),
+        ("refresh_token_state", Kind::Text),
+        ("retryable", Kind::Bool),
+        ("status", Kind::Count),
+        ("error", Kind::Text),
+        ("error_description", Kind::Text),
+        ("error_uri", Kind::Text),
+        ("retry_after", Kind::Duration),
+        ("salvaged_refresh_token", Kind::Text),
+        ("token", Kind::Text),
     ];
 
-    /// Every field besides the message, named as [`FIELDS`](Self::FIELDS) names them: a
-    /// binding builds its language's error from these without knowing any one of them.
-    pub fn fields(&self) -> [(&'static str, Field<'_>); 10] {
+    /// Every field besides the message, with its name and kind from [`FIELDS`](Self::FIELDS):
+    /// a binding builds its language's error from these without knowing any one of them.
+    pub fn fields(&self) -> [(&'static str, Kind, Field<'_>); 10] {
         let d = &*self.0;
         fn text(t: &Option<String>) -> Field<'_> {
             t.as_deref().map_or(Field::Null, Field::Text)
@@ -409,8 +411,9 @@ impl Error {
         ];
         let mut i = 0;
         fields.map(|f| {
+            let (name, kind) = Self::FIELDS[i];
             i += 1;
-            (Self::FIELDS[i - 1], f)
+            (name, kind, f)
         })
     }
 }

@@ -152,7 +152,7 @@ impl ManagerConfig {
         store: Arc<dyn TokenStore>,
     ) -> Result<TokenManager, Error> {
         if self.credentials.client_id.is_empty() {
-            return Err(Error::invalid_input("client_id is required"));
+            return Err(Error::invalid_input("the client ID is required"));
         }
         TokenManager::new(client, self.credentials, store).with_options(self.options)
     }

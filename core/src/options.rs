@@ -87,6 +87,8 @@ pub enum Kind {
     Text,
     /// A file path.
     Path,
+    /// One of these words.
+    Choice(&'static [&'static str]),
     /// A map of names to text (headers).
     Pairs,
     /// An encryption key: 32 bytes, or 64 hex digits.
@@ -179,6 +181,9 @@ pub(crate) fn set(
     let Some(info) = table.iter().find(|o| face.name(o.name, o.kind) == name) else {
         return Err(unknown(table, what, face, name));
     };
+    if matches!(value, Value::Null) {
+        return Ok(());
+    }
     match (info.preset, preset) {
         (Preset::GustoOnly, Some(false)) => {
             return Err(Error::invalid_input(format!(
@@ -194,7 +199,6 @@ pub(crate) fn set(
     }
     let wrong = |expected: &str| Error::invalid_input(format!("{name} must be {expected}"));
     let checked = match (info.kind, value) {
-        (_, Value::Null) => return Ok(()),
         (Kind::Bool, Value::Bool(b)) => Checked::Bool(b),
         (Kind::Bool, _) => return Err(wrong("true or false")),
         (Kind::Count, Value::Number(n))
@@ -210,6 +214,8 @@ pub(crate) fn set(
         (Kind::Text | Kind::Path, Value::Text(t)) => Checked::Text(t),
         (Kind::Text, _) => return Err(wrong("a string")),
         (Kind::Path, _) => return Err(wrong("a path")),
+        (Kind::Choice(words), Value::Text(t)) if words.contains(&t.as_str()) => Checked::Text(t),
+        (Kind::Choice(words), _) => return Err(wrong(&format!("one of {words:?}"))),
         (Kind::Pairs, Value::Pairs(p)) => Checked::Pairs(p),
         (Kind::Pairs, _) => return Err(wrong("a map of names to strings")),
         (Kind::Key, Value::Bytes(b)) => Checked::Key(Box::new(EncryptionKey::from_bytes(&b)?)),

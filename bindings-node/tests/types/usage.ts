@@ -3,7 +3,7 @@ import { Client, ERROR_CODES, FileStore, MemoryStore, OAuthRefreshError, OAuthRe
 
 async function main(): Promise<string> {
   const client = new Client({ tokenUrl: 'https://auth.example.com/token', bodyEncoding: 'form', clientAuth: 'basic', timeoutMs: 30000, connectTimeoutMs: 10000, maxRetries: 2, headers: {}, allowInsecureHttp: false })
-  const gusto = Client.gusto({ environment: 'demo', apiVersion: '2025-06-15' })
+  const gusto = Client.gusto({ environment: 'demo', gustoApiVersion: '2025-06-15' })
   const request = { clientId: 'id', clientSecret: 'secret', grantType: 'refresh_token', refreshToken: 'rt' }
   const controller = new AbortController()
   try {

@@ -5,7 +5,7 @@
 >>> token = client.refresh(client_id, client_secret, refresh_token)  # doctest: +SKIP
 """
 
-from ._errors import (
+from ._error_classes import (
     ConnectionError,
     HttpStatusError,
     InvalidClientError,
@@ -14,7 +14,6 @@ from ._errors import (
     InvalidRequestError,
     InvalidResponseError,
     InvalidScopeError,
-    OAuthRefreshError,
     RateLimitedError,
     ServerError,
     StoreDecryptError,
@@ -24,6 +23,14 @@ from ._errors import (
     TlsError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
+)
+from ._errors import OAuthRefreshError
+from ._options import (
+    ClientOptions,
+    FileStoreOptions,
+    GustoOptions,
+    RedisStoreOptions,
+    TokenManagerOptions,
 )
 from ._native import (
     Client,
@@ -38,6 +45,11 @@ from ._native import (
 
 __all__ = [
     "Client",
+    "ClientOptions",
+    "FileStoreOptions",
+    "GustoOptions",
+    "RedisStoreOptions",
+    "TokenManagerOptions",
     "FileStore",
     "ConnectionError",
     "HttpStatusError",

@@ -2,12 +2,16 @@ from datetime import datetime
 from os import PathLike
 from typing import Any, Callable, Coroutine, Mapping, Optional, Union, final, overload
 
+from typing_extensions import Unpack
+
+from ._options import ClientOptions, FileStoreOptions, GustoOptions, RedisStoreOptions, TokenManagerOptions
+
 __all__ = ["Client", "FileStore", "MemoryStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
 
 __version__: str
 
-def _error_codes() -> list[tuple[str, str]]:
-    """Every core error code with the name of the ``_errors`` class it raises (for tests)."""
+def _error_codes() -> list[str]:
+    """Every core error code (for the test that each has its class)."""
     ...
 
 @final
@@ -100,40 +104,17 @@ class Token:
 class Client:
     """Refreshes tokens at one token endpoint. Thread-safe; keeps connections alive."""
 
-    def __new__(
-        cls,
-        token_url: str,
-        *,
-        body_encoding: str = "form",
-        client_auth: str = "basic",
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 2,
-        headers: Optional[Mapping[str, str]] = None,
-        allow_insecure_http: bool = False,
-        ca_file: Union[str, PathLike[str], None] = None,
-        user_agent: Optional[str] = None,
-    ) -> Client:
-        """A client for an RFC 6749 token endpoint. ``timeout`` bounds a whole refresh, retries
-        included; ``max_retries`` retries only failures that cannot have consumed the token.
-        ``https://`` is required except to loopback (``allow_insecure_http`` opts out);
-        ``ca_file`` adds CA certificates; proxies come from ``https_proxy`` / ``no_proxy``."""
+    def __new__(cls, token_url: str, **options: Unpack[ClientOptions]) -> Client:
+        """A client for an RFC 6749 token endpoint; every option is a keyword argument
+        (``ClientOptions`` lists them). ``https://`` is required except to loopback
+        (``allow_insecure_http`` opts out); proxies come from ``https_proxy`` / ``no_proxy``.
+        A bad option is ``InvalidInputError`` naming it."""
         ...
     @staticmethod
-    def gusto(
-        environment: str = "demo",
-        api_version: Optional[str] = None,
-        *,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 2,
-        headers: Optional[Mapping[str, str]] = None,
-        allow_insecure_http: bool = False,
-        ca_file: Union[str, PathLike[str], None] = None,
-        user_agent: Optional[str] = None,
-    ) -> Client:
+    def gusto(environment: str = "demo", **options: Unpack[GustoOptions]) -> Client:
         """The Gusto preset: ``environment`` is ``"demo"``, ``"production"`` or a base URL;
-        JSON body, credentials in the body, ``X-Gusto-API-Version: api_version`` when given."""
+        JSON body, credentials in the body, ``X-Gusto-API-Version: gusto_api_version`` when
+        given, unknown outcomes retried (Gusto revokes lazily)."""
         ...
     @overload
     def refresh(self, request_or_client_id: RefreshTokenRequest) -> Token: ...
@@ -180,12 +161,10 @@ class MemoryStore:
 class FileStore:
     """Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
 
-    With ``encryption_key`` (32 bytes, or 64 hex digits / base64 text) the file holds the
+    With ``encryption_key`` (32 bytes, or 64 hex digits) the file holds the
     token sealed with XChaCha20-Poly1305."""
 
-    def __new__(
-        cls, path: Union[str, PathLike[str]], *, encryption_key: Union[bytes, str, None] = None
-    ) -> FileStore: ...
+    def __new__(cls, path: Union[str, PathLike[str]], **options: Unpack[FileStoreOptions]) -> FileStore: ...
 
 @final
 class RedisStore:
@@ -197,15 +176,7 @@ class RedisStore:
     ``prefix`` containing ``{`` or ``}`` is refused. Nothing connects until first use.
     ``timeout`` bounds connecting and each answer, in seconds."""
 
-    def __new__(
-        cls,
-        url: str,
-        *,
-        account: str,
-        prefix: str = "oauth-refresh",
-        encryption_key: Union[bytes, str, None] = None,
-        timeout: float = 2.0,
-    ) -> RedisStore: ...
+    def __new__(cls, url: str, *, account: str, **options: Unpack[RedisStoreOptions]) -> RedisStore: ...
 
 @final
 class TokenManager:
@@ -220,16 +191,12 @@ class TokenManager:
         *,
         store: Union[MemoryStore, FileStore, RedisStore, None] = None,
         on_refresh: Optional[Callable[[Token], object]] = None,
-        scope: Optional[str] = None,
-        redirect_uri: Optional[str] = None,
-        min_window: float = 30.0,
-        refresh_without_store: bool = False,
+        **options: Unpack[TokenManagerOptions],
     ) -> TokenManager:
         """``refresh_token`` seeds an empty store. ``on_refresh`` is called with every new
         token, after it was stored or when storing it failed (a token is never silently
-        dropped). ``min_window``: seconds before expiry at which a refresh is due at the
-        latest. ``refresh_without_store`` lets a manager refresh while its store is
-        unreachable (single host only)."""
+        dropped). The timing options (``min_window``, ``refresh_fraction``, ``lease_ttl``...;
+        ``TokenManagerOptions`` lists them) are keyword arguments, durations in seconds."""
         ...
     def access_token(self) -> str:
         """A valid access token, refreshing first (once, for every caller) when needed."""
