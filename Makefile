@@ -142,6 +142,7 @@ c-demo:
 
 test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
 	scripts/ensure-packages.sh valgrind
+	python3 bindings-c/tests/check_surface.py target/debug/liboauth_refresh.so
 	python3 bindings-c/tests/gen_cases.py > $(C_TESTS)/cases.h
 	for p in $(C_PROGRAMS); do \
 	  src="bindings-c/tests/$$p.c bindings-c/tests/support.c"; \

@@ -44,17 +44,17 @@ impl Client {
         })
     }
 
-    /// The Gusto preset. `environment` is "demo", "production" or a base URL.
+    /// The Gusto preset. `environment` is "demo" (the default), "production" or a base URL.
     #[staticmethod]
-    #[pyo3(signature = (environment="demo", **options))]
+    #[pyo3(signature = (environment=None, **options))]
     fn gusto(
         py: Python<'_>,
-        environment: &str,
+        environment: Option<&Bound<'_, PyAny>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guarded(py, || {
             let mut o = ClientOptions::gusto(GustoEnvironment::Demo);
-            o.set(PY, "environment", Value::Text(environment.to_owned()))
+            o.set(PY, "environment", environment.map_or(Value::Null, value))
                 .map_err(|e| to_pyerr(py, &e))?;
             build(py, o, options)
         })

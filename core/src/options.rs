@@ -227,9 +227,12 @@ pub(crate) fn set(
 
 /// `unknown option`, with the face's spelling when the caller used another face's.
 fn unknown(table: &[OptionInfo], what: &str, face: Face, name: &str) -> Error {
-    let elsewhere = table
-        .iter()
-        .find(|o| o.name == name || Face::ALL.iter().any(|f| f.name(o.name, o.kind) == name));
+    let elsewhere = table.iter().find(|o| {
+        // Its core name, a plain camelCase of it, or another face's spelling.
+        o.name == name
+            || camel_case(o.name) == name
+            || Face::ALL.iter().any(|f| f.name(o.name, o.kind) == name)
+    });
     match elsewhere {
         Some(o) => Error::invalid_input(format!(
             "unknown {what} option {name:?}: here it is {:?}{}",

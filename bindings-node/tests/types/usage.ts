@@ -52,6 +52,23 @@ async function hooks(client: Client): Promise<string> {
   return `${token.accessToken} ${later.accessToken} ${access} ${access2} ${kept.length}`
 }
 
+function options(): Client[] {
+  const retrying = new Client({ tokenUrl: 'https://auth.example.com/token', retryUnknownOutcome: true, initialBackoffMs: 100, maxBackoffMs: 5000, proxyFromEnv: false, caFile: '/etc/ca.pem', userAgent: 'app' })
+  const manager = new TokenManager(retrying, { clientId: 'id', clientSecret: 's', refreshFraction: 0.2, jitter: 0, defaultLifetimeMs: 60000, leaseWaitMs: 1000, leaseTtlMs: 5000 })
+  void manager
+  // Each of these must stay a type error: tsc fails on an unused @ts-expect-error.
+  // @ts-expect-error Node's durations are milliseconds with an Ms suffix
+  new Client({ tokenUrl: 'https://auth.example.com/token', timeout: 5 })
+  // @ts-expect-error the Gusto preset fixes the body encoding
+  Client.gusto({ bodyEncoding: 'json' })
+  // @ts-expect-error only 'form' or 'json'
+  new Client({ tokenUrl: 'https://auth.example.com/token', bodyEncoding: 'xml' })
+  // @ts-expect-error the token URL is required
+  new Client({ timeoutMs: 5 })
+  return [retrying]
+}
+
 void main
+void options
 void stores
 void hooks

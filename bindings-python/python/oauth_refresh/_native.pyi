@@ -111,8 +111,8 @@ class Client:
         A bad option is ``InvalidInputError`` naming it."""
         ...
     @staticmethod
-    def gusto(environment: str = "demo", **options: Unpack[GustoOptions]) -> Client:
-        """The Gusto preset: ``environment`` is ``"demo"``, ``"production"`` or a base URL;
+    def gusto(environment: Optional[str] = None, **options: Unpack[GustoOptions]) -> Client:
+        """The Gusto preset: ``environment`` is ``"demo"`` (``None``, the default), ``"production"`` or a base URL;
         JSON body, credentials in the body, ``X-Gusto-API-Version: gusto_api_version`` when
         given, unknown outcomes retried (Gusto revokes lazily)."""
         ...

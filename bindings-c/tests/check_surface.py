@@ -1,0 +1,71 @@
+"""C's surface against tests/conformance/surface.json: the functions the library exports,
+the fields of each options struct, a getter per error field, and the result codes. Run by `make test-c` with the
+built shared library as its argument."""
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SURFACE = json.loads((ROOT / "tests/conformance/surface.json").read_text())
+HEADER = (ROOT / "bindings-c/include/oauth_refresh.h").read_text()
+
+
+def c_name(name, kind):
+    """C spells options as the core does, durations in milliseconds with `_ms`."""
+    return f"{name}_ms" if kind == "duration" else name
+
+
+def struct_fields(struct):
+    body = re.search(r"typedef struct %s \{(.*?)\} %s;" % (struct, struct), HEADER, re.S)
+    assert body, f"{struct} is not in the header"
+    text = re.sub(r"/\*.*?\*/", "", body.group(1), flags=re.S)
+    return {m.group(1) for m in re.finditer(r"(\w+)(?:\[[^\]]*\])?;", text)}
+
+
+# What each struct holds besides the core's options, and how C spells an option in
+# several fields (a map is two arrays and a length).
+OWN = {
+    "oauth_refresh_client_options": ("client", set()),
+    "oauth_refresh_manager_options": ("manager", {"store", "on_refresh", "user_data"}),
+    "oauth_refresh_store_options": ("redis_store", {"account"}),
+}
+SPELLED = {"headers": {"header_names", "header_values", "headers_len"}}
+
+failures = []
+for struct, (kind, own) in OWN.items():
+    want = set(own)
+    for name, k in SURFACE["options"][kind].items():
+        want |= SPELLED.get(name, {c_name(name, k)})
+    got = struct_fields(struct)
+    if got != want:
+        failures.append(f"{struct}: missing {sorted(want - got)}, unexpected {sorted(got - want)}")
+if not set(SURFACE["options"]["file_store"]) <= set(SURFACE["options"]["redis_store"]):
+    failures.append("oauth_refresh_store_options serves both stores: a FileStore option is missing")
+
+nm = subprocess.run(["nm", "-D", "--defined-only", sys.argv[1]], capture_output=True, text=True, check=True)
+exported = sorted(f[2] for f in (line.split() for line in nm.stdout.splitlines())
+                  if len(f) == 3 and f[1] == "T" and f[2].startswith("oauth_refresh_"))
+if exported != SURFACE["exports"]["c"]:
+    want, got = set(SURFACE["exports"]["c"]), set(exported)
+    failures.append(f"exports: missing {sorted(want - got)}, unexpected {sorted(got - want)}")
+declared = set(re.findall(r"\b(oauth_refresh_\w+)\(", HEADER))
+if not set(exported) <= declared:
+    failures.append(f"exported but not declared: {sorted(set(exported) - declared)}")
+
+for field, kind in SURFACE["error_fields"].items():
+    if f"oauth_refresh_error_{c_name(field, kind)}" not in exported:
+        failures.append(f"no getter for the error field {field}")
+
+results = set(re.findall(r"OAUTH_REFRESH_RESULT_(\w+)", HEADER))
+for code in SURFACE["error_codes"]:
+    # A caught panic has been OAUTH_REFRESH_RESULT_PANIC since the first version.
+    if ("PANIC" if code == "internal" else code.upper()) not in results:
+        failures.append(f"no result code for {code}")
+
+for f in failures:
+    print("FAIL", f)
+print(f"C surface: {len(failures)} failures")
+sys.exit(1 if failures else 0)
