@@ -83,14 +83,6 @@ def test_salvaged_refresh_token_is_the_servers_current_one(server):
     assert info.value.salvaged_refresh_token not in str(info.value)
 
 
-
-
-def test_one_class_per_code():
-    assert len(set(CODES.values())) == 14
-    for cls in CODES:
-        assert issubclass(cls, oar.OAuthRefreshError)
-
-
 def test_every_core_code_has_its_class():
     codes = _native._error_codes()
     assert len(codes) == len(set(codes)) >= 18

@@ -255,6 +255,112 @@ pub(crate) fn mismatch(name: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ClientOptions, GustoEnvironment, ManagerConfig, StoreOptions};
+    use proptest::prelude::*;
+
+    /// Sets `name` on a fresh object of every kind that has it; the errors.
+    fn errors(face: Face, name: &str, value: impl Fn() -> Value) -> Vec<Error> {
+        let mut out = Vec::new();
+        let mut client = ClientOptions::default();
+        let mut gusto = ClientOptions::gusto(GustoEnvironment::Demo);
+        out.extend(client.set(face, name, value()).err());
+        out.extend(gusto.set(face, name, value()).err());
+        out.extend(ManagerConfig::default().set(face, name, value()).err());
+        out.extend(StoreOptions::default().set_redis(face, name, value()).err());
+        out.extend(StoreOptions::default().set_file(face, name, value()).err());
+        out
+    }
+
+    proptest! {
+        /// Whatever a caller passes to whichever option, in any form, no refusal shows it:
+        /// it may be a secret given to the wrong option.
+        #[test]
+        fn a_refused_value_is_never_shown(secret in "[A-Za-z0-9_.~-]{8,40}") {
+            let tables = [
+                ClientOptions::OPTIONS,
+                ManagerConfig::OPTIONS,
+                StoreOptions::REDIS_OPTIONS,
+                StoreOptions::FILE_OPTIONS,
+            ];
+            for face in Face::ALL {
+                for o in tables.iter().flat_map(|t| t.iter()) {
+                    let name = face.name(o.name, o.kind);
+                    let values: [&dyn Fn() -> Value; 4] = [
+                        &|| Value::Text(secret.clone()),
+                        &|| Value::Bytes(secret.clone().into_bytes()),
+                        &|| Value::Pairs(vec![("x-key".into(), secret.clone())]),
+                        &|| Value::Number(secret.len() as f64 * 1e300),
+                    ];
+                    for value in values {
+                        for e in errors(face, &name, value) {
+                            prop_assert!(!e.message().contains(&secret), "{}: {}", name, e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_option_names_this_face_spelling() {
+        let mut o = ClientOptions::default();
+        let e = o
+            .set(Face::Python, "timeout_ms", Value::Number(1.0))
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "unknown client option \"timeout_ms\": here it is \"timeout\" (seconds)"
+        );
+        let e = o
+            .set(Face::Node, "connect_timeout", Value::Number(1.0))
+            .unwrap_err();
+        assert_eq!(e.message(), "unknown client option \"connect_timeout\": here it is \"connectTimeoutMs\" (milliseconds)");
+        let e = o
+            .set(Face::C, "maxRetries", Value::Number(1.0))
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "unknown client option \"maxRetries\": here it is \"max_retries\""
+        );
+        let e = o.set(Face::C, "retries", Value::Number(1.0)).unwrap_err();
+        assert_eq!(e.message(), "unknown client option \"retries\"");
+    }
+
+    #[test]
+    fn values_are_checked_against_their_kind() {
+        let mut o = ClientOptions::default();
+        let refused = |o: &mut ClientOptions, name: &str, v: Value| {
+            o.set(Face::Node, name, v).unwrap_err().to_string()
+        };
+        assert!(refused(&mut o, "maxRetries", Value::Number(-1.0)).contains("a whole number"));
+        assert!(refused(&mut o, "maxRetries", Value::Number(0.5)).contains("a whole number"));
+        assert!(refused(
+            &mut o,
+            "maxRetries",
+            Value::Number(f64::from(u32::MAX) + 1.0)
+        )
+        .contains("a whole number"));
+        assert!(refused(&mut o, "timeoutMs", Value::Number(f64::NAN)).contains("milliseconds"));
+        assert!(refused(&mut o, "timeoutMs", Value::Text("5".into())).contains("milliseconds"));
+        assert!(refused(&mut o, "bodyEncoding", Value::Text("xml".into()))
+            .contains("one of [\"form\", \"json\"]"));
+        assert!(refused(&mut o, "headers", Value::Other).contains("a map"));
+        assert!(refused(&mut o, "proxyFromEnv", Value::Number(1.0)).contains("true or false"));
+        o.set(Face::Node, "maxRetries", Value::Number(f64::from(u32::MAX)))
+            .unwrap();
+        assert_eq!(o.max_retries, u32::MAX);
+        o.set(Face::Node, "timeoutMs", Value::Number(1500.0))
+            .unwrap();
+        assert_eq!(o.timeout, std::time::Duration::from_millis(1500));
+        o.set(Face::Python, "timeout", Value::Number(1.5)).unwrap();
+        assert_eq!(o.timeout, std::time::Duration::from_millis(1500));
+        o.set(Face::Node, "timeoutMs", Value::Null).unwrap();
+        assert_eq!(
+            o.timeout,
+            std::time::Duration::from_millis(1500),
+            "null leaves it"
+        );
+    }
 
     #[test]
     fn names_per_face() {

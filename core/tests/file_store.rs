@@ -9,7 +9,13 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oauth_refresh::{EncryptionKey, ErrorCode, FileStore, Token, TokenStore};
+use std::sync::Arc;
+
+use oauth_refresh::{Client, EncryptionKey, ErrorCode, FileStore, Token, TokenManager, TokenStore};
+use token_server::TokenServer;
+
+mod support;
+use support::{credentials, seed_token};
 
 /// A fresh directory for one test.
 fn temp_dir(name: &str) -> PathBuf {
@@ -191,4 +197,45 @@ fn a_sealed_file_opens_under_its_own_name_only() {
     let opened = sealed(&moved.join("a.json")).load().unwrap().unwrap();
     assert_eq!(opened.access_token(), "at-1");
     fs::remove_dir_all(dir).unwrap();
+}
+
+/// Compiled without the `redis` feature too: file encryption does not depend on it.
+#[test]
+fn an_encrypted_file_holds_no_token_bytes_and_refuses_a_wrong_key() {
+    let server = TokenServer::start();
+    let token = seed_token(&server, "seed-fseal", "ok");
+    let key = EncryptionKey::from_bytes(&[7; 32]).unwrap();
+    let wrong = EncryptionKey::from_bytes(&[8; 32]).unwrap();
+    let secrets = [token.access_token(), token.refresh_token().unwrap()];
+    let dir = temp_dir("fseal");
+    let file = dir.join("token.json");
+    let sealed_file = FileStore::new(&file).with_encryption(key.clone());
+    assert!(sealed_file.compare_and_swap(None, &token).unwrap());
+    let contents = std::fs::read_to_string(&file).unwrap();
+    for secret in secrets {
+        assert!(!contents.contains(secret));
+    }
+    assert_eq!(
+        sealed_file.load().unwrap().unwrap().access_token(),
+        token.access_token()
+    );
+    for reader in [
+        FileStore::new(&file).with_encryption(wrong),
+        FileStore::new(&file),
+    ] {
+        assert_eq!(reader.load().unwrap_err().code(), ErrorCode::StoreDecrypt);
+    }
+    // The manager reports it too, before sending anything.
+    let client = Arc::new(Client::new(format!("{}/fseal/ok/token", server.url())).unwrap());
+    let manager = TokenManager::new(
+        client,
+        credentials("seed-unused"),
+        Arc::new(FileStore::new(&file)),
+    );
+    assert_eq!(
+        manager.access_token().unwrap_err().code(),
+        ErrorCode::StoreDecrypt
+    );
+    assert_eq!(server.token_requests("fseal"), 0);
+    std::fs::remove_dir_all(dir).unwrap();
 }

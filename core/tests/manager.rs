@@ -146,7 +146,7 @@ fn a_process_killed_mid_refresh_leaves_a_token_the_server_accepts() {
 }
 
 #[test]
-fn a_store_that_cannot_be_written_still_hands_over_the_new_token() {
+fn a_store_that_cannot_be_seeded_fails_before_anything_is_sent() {
     let server = TokenServer::start();
     let dir = temp_dir("rofs");
     // The store's directory is a regular file: every write fails, even for root.
