@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth_refresh::{
-    Client, EncryptionKey, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, RedisStore,
+    Client, EncryptionKey, ErrorCode, GustoEnvironment, ManagerOptions, RedisStore,
     RefreshTokenRequest, TokenManager, TokenStore,
 };
 use redis::Commands;
 use token_server::{RedisServer, TokenServer};
 
 mod support;
-use support::{credentials, seed_token, spread, temp_dir, worker};
+use support::{credentials, seed_token, spread, worker};
 
 /// The tests that run worker processes take turns: together they would starve each other of
 /// the machine's two cores, and their expiry counts and quiet moments assume they do not.

@@ -54,7 +54,11 @@ fn main() {
             let store: Arc<dyn TokenStore> = if manager.ends_with("-redis") {
                 let redis = std::env::var("REDIS_URL").expect("REDIS_URL");
                 let account = format!("bench-{}", std::process::id());
-                Arc::new(RedisStore::new(&redis, "bench", &account).unwrap())
+                Arc::new(
+                    RedisStore::new(&redis, &account)
+                        .and_then(|s| s.with_prefix("bench"))
+                        .unwrap(),
+                )
             } else {
                 Arc::new(MemoryStore::new())
             };

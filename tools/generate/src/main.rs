@@ -32,6 +32,18 @@ fn write(path: &str, text: &str) {
     }
 }
 
+/// One constructor's options: the type generated for them, and where they come from.
+struct Options {
+    /// The generated type's name.
+    name: &'static str,
+    /// The call it documents.
+    call: &'static str,
+    table: &'static [OptionInfo],
+    preset: Preset,
+    /// The options this face passes as arguments, not in the options type.
+    arguments: &'static [&'static str],
+}
+
 /// The options of `table` that a constructor of `preset` takes, minus those `face` passes
 /// as arguments, with their names in `face`.
 fn taken<'a>(

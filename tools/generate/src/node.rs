@@ -1,10 +1,10 @@
 //! `generated.d.ts`, appended to the `.d.ts` header `napi build` writes: the error-code
 //! union and an interface per constructor's options object.
 
-use oauth_refresh::options::{Face, Kind, OptionInfo, Preset};
+use oauth_refresh::options::{Face, Kind, Preset};
 use oauth_refresh::{ClientOptions, ErrorCode, ManagerConfig, StoreOptions};
 
-use crate::taken;
+use crate::{taken, Options};
 
 pub fn types() -> String {
     let mut out = String::from(
@@ -18,44 +18,51 @@ pub fn types() -> String {
             code.as_str().to_uppercase()
         );
     }
-    let interfaces: [(&str, &str, &[OptionInfo], Preset, &[&str]); 5] = [
-        (
-            "ClientOptions",
-            "`new Client(options)`",
-            ClientOptions::OPTIONS,
-            Preset::NotGusto,
-            &[],
-        ),
-        (
-            "GustoOptions",
-            "`Client.gusto(options)`",
-            ClientOptions::OPTIONS,
-            Preset::GustoOnly,
-            &[],
-        ),
-        (
-            "TokenManagerSettings",
-            "`new TokenManager(options)`, besides `client`, `store` and `onRefresh`",
-            ManagerConfig::OPTIONS,
-            Preset::Any,
-            &[],
-        ),
-        (
-            "FileStoreOptions",
-            "`new FileStore(path, options)`",
-            StoreOptions::FILE_OPTIONS,
-            Preset::Any,
-            &[],
-        ),
-        (
-            "RedisStoreSettings",
-            "`new RedisStore(options)`, besides `url` and `account`",
-            StoreOptions::REDIS_OPTIONS,
-            Preset::Any,
-            &[],
-        ),
+    let interfaces = [
+        Options {
+            name: "ClientOptions",
+            call: "`new Client(options)`",
+            table: ClientOptions::OPTIONS,
+            preset: Preset::NotGusto,
+            arguments: &[],
+        },
+        Options {
+            name: "GustoOptions",
+            call: "`Client.gusto(options)`",
+            table: ClientOptions::OPTIONS,
+            preset: Preset::GustoOnly,
+            arguments: &[],
+        },
+        Options {
+            name: "TokenManagerSettings",
+            call: "`new TokenManager(options)`, besides `client`, `store` and `onRefresh`",
+            table: ManagerConfig::OPTIONS,
+            preset: Preset::Any,
+            arguments: &[],
+        },
+        Options {
+            name: "FileStoreOptions",
+            call: "`new FileStore(path, options)`",
+            table: StoreOptions::FILE_OPTIONS,
+            preset: Preset::Any,
+            arguments: &[],
+        },
+        Options {
+            name: "RedisStoreSettings",
+            call: "`new RedisStore(options)`, besides `url` and `account`",
+            table: StoreOptions::REDIS_OPTIONS,
+            preset: Preset::Any,
+            arguments: &[],
+        },
     ];
-    for (name, call, table, preset, arguments) in interfaces {
+    for Options {
+        name,
+        call,
+        table,
+        preset,
+        arguments,
+    } in interfaces
+    {
         out += &format!("\n/** The options of {call}. */\nexport interface {name} {{\n");
         for (field, o) in taken(table, preset, Face::Node, arguments) {
             let unit = if o.kind == Kind::Duration {
