@@ -163,7 +163,7 @@ test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan,
 # The property tests run a few hundred cases in `make test`; before a release, many more.
 FUZZ_CASES ?= 50000
 fuzz: ## Property tests over response classification and token parsing, with FUZZ_CASES cases each (default 50000)
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p oauth-refresh --lib props
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p oauth-refresh --features redis --lib props
 
 # Benchmarks (not part of `make test`): peers are installed into bench/peers (ignored).
 bench: python node redis-server ## Benchmark every language's refresh against its peers, and TokenManager with Redis; writes bench/results/latest.md

@@ -181,7 +181,7 @@ export interface TokenManagerSettings {
 
 /** The options of `new FileStore(path, options)`. */
 export interface FileStoreOptions {
-  /** Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits. */
+  /** Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes. */
   encryptionKey?: string | Uint8Array
 }
 
@@ -191,7 +191,7 @@ export interface RedisStoreSettings {
   prefix?: string
   /** How long to wait to connect, and for each answer (default 2 s). In milliseconds. */
   timeoutMs?: number
-  /** Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits. */
+  /** Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes. */
   encryptionKey?: string | Uint8Array
 }
 /**

@@ -372,8 +372,8 @@ typedef struct oauth_refresh_store_options {
    */
   const char *prefix;
   /**
-   * Seal the token under this key, given as 64 hex digits (as kept in an environment
-   * variable), or NULL to store it in clear.
+   * Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
+   * (as kept in an environment variable), or NULL to store it in clear.
    */
   const char *encryption_key;
   /**

@@ -20,8 +20,8 @@ pub struct oauth_refresh_store_options {
     /// braces are literal (the account is the keys' Redis Cluster hash tag) and the account
     /// is percent-encoded for `%`, `{`, `}`, space and bytes outside printable ASCII.
     pub prefix: *const c_char,
-    /// Seal the token under this key, given as 64 hex digits (as kept in an environment
-    /// variable), or NULL to store it in clear.
+    /// Seal the token under this key, given as 64 hex digits or the base64 of 32 bytes
+    /// (as kept in an environment variable), or NULL to store it in clear.
     pub encryption_key: *const c_char,
     /// Redis only: how long to wait to connect and for each answer, in ms (default 2000).
     /// 0 is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.

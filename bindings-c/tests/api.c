@@ -174,10 +174,10 @@ static void zero_timeouts_are_refused(void) {
   CHECK(gusto.timeout_ms == 30000 && gusto.connect_timeout_ms == 10000, "the Gusto preset's too");
   options.token_url = "https://auth.example.com/token";
   options.timeout_ms = 0;
-  expect_refused(&options, "timeout must be greater than zero", "timeout_ms 0");
+  expect_refused(&options, "timeout_ms must be greater than zero", "timeout_ms 0");
   options.timeout_ms = 30000;
   options.connect_timeout_ms = 0;
-  expect_refused(&options, "connect_timeout must be greater than zero", "connect_timeout_ms 0");
+  expect_refused(&options, "connect_timeout_ms must be greater than zero", "connect_timeout_ms 0");
   options.connect_timeout_ms = 1;
   oauth_refresh_client *client = NULL;
   CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "1 ms is a timeout");

@@ -12,7 +12,7 @@ typedef struct {
   const char *name, *dialect, *client_auth, *body_encoding;
   int max_retries;
   unsigned long timeout_ms, connect_timeout_ms;
-  const char *api_version, *token_url, *ca_file;
+  const char *gusto_api_version, *token_url, *ca_file;
   const char *env[4][2];
   const char *target, *modes;
   int system_access, reuse;
@@ -269,7 +269,7 @@ static void run_case(const conformance_case *c) {
   } else if (c->dialect != NULL && strcmp(c->dialect, "gusto") == 0) {
     snprintf(gusto_base, sizeof gusto_base, "%s/%s/%s", base, scope, c->modes);
     options = oauth_refresh_gusto_options(gusto_base);
-    options.gusto_api_version = c->api_version;
+    options.gusto_api_version = c->gusto_api_version;
   } else {
     snprintf(url, sizeof url, "%s/%s/%s/token", base, scope, c->modes);
     options = oauth_refresh_client_options_default();

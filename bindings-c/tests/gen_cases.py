@@ -52,7 +52,7 @@ for c in cases:
         ("max_retries", n(client.get("max_retries"))),
         ("timeout_ms", n(client.get("timeout_ms"), 0)),
         ("connect_timeout_ms", n(client.get("connect_timeout_ms"), 0)),
-        ("api_version", s(client.get("api_version"))),
+        ("gusto_api_version", s(client.get("gusto_api_version"))),
         ("token_url", s(client.get("token_url"))),
         ("ca_file", s(client.get("ca_file"))),
         ("env", "{%s}" % env_c),

@@ -74,7 +74,7 @@ function buildClient(c, base, scope, modes) {
   if ('connect_timeout_ms' in c) options.connectTimeoutMs = c.connect_timeout_ms
   if (c.token_url) return new Client({ tokenUrl: c.token_url, ...options })
   if (c.dialect === 'gusto') {
-    return Client.gusto({ environment: `${base}/${scope}/${modes}`, gustoApiVersion: c.api_version, ...options })
+    return Client.gusto({ environment: `${base}/${scope}/${modes}`, gustoApiVersion: c.gusto_api_version, ...options })
   }
   return new Client({
     tokenUrl: `${base}/${scope}/${modes}/token`,

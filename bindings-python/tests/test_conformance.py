@@ -67,7 +67,7 @@ def build_client(server, case, scope):
     if "token_url" in c:
         return oar.Client(c["token_url"], **options)
     if c["dialect"] == "gusto":
-        return oar.Client.gusto(f"{base}/{scope}/{case['modes']}", gusto_api_version=c.get("api_version"), **options)
+        return oar.Client.gusto(f"{base}/{scope}/{case['modes']}", gusto_api_version=c.get("gusto_api_version"), **options)
     return oar.Client(
         f"{base}/{scope}/{case['modes']}/token",
         body_encoding=c.get("body_encoding", "form"),

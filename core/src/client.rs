@@ -236,8 +236,8 @@ impl ClientOptions {
             name,
             value,
             gusto,
-            |name, value| {
-                match (name, value) {
+            |option, value| {
+                match (option, value) {
                     ("token_url", Checked::Text(v)) => self.token_url = Some(v),
                     ("environment", Checked::Text(v)) => self.gusto = Some(v.parse()?),
                     ("gusto_api_version", Checked::Text(v)) => self.gusto_api_version = Some(v),
@@ -245,8 +245,10 @@ impl ClientOptions {
                         self.body_encoding = BodyEncoding::parse(&v)
                     }
                     ("client_auth", Checked::Text(v)) => self.client_auth = ClientAuth::parse(&v),
-                    ("timeout", Checked::Duration(v)) => self.timeout = v,
-                    ("connect_timeout", Checked::Duration(v)) => self.connect_timeout = v,
+                    ("timeout", Checked::Duration(v)) => self.timeout = options::positive(name, v)?,
+                    ("connect_timeout", Checked::Duration(v)) => {
+                        self.connect_timeout = options::positive(name, v)?
+                    }
                     ("max_retries", Checked::Count(v)) => self.max_retries = v,
                     ("retry_unknown_outcome", Checked::Bool(v)) => {
                         self.retry_unknown_outcome = Some(v)
@@ -260,7 +262,7 @@ impl ClientOptions {
                     ("allow_insecure_http", Checked::Bool(v)) => self.allow_insecure_http = v,
                     ("ca_file", Checked::Text(v)) => self.ca_file = Some(PathBuf::from(v)),
                     ("proxy_from_env", Checked::Bool(v)) => self.proxy_from_env = v,
-                    (name, _) => return Err(options::mismatch(name)),
+                    (option, _) => return Err(options::mismatch(option)),
                 }
                 Ok(())
             },
@@ -403,12 +405,16 @@ impl ClientBuilder {
         };
         if o.gusto.is_some() {
             // Gusto's endpoint takes JSON with the credentials in the body, nothing else.
-            if o.body_encoding.is_some_and(|e| e != BodyEncoding::Json)
-                || o.client_auth.is_some_and(|a| a != ClientAuth::Post)
-            {
-                return Err(Error::invalid_input(
-                    "the Gusto preset sends JSON with the credentials in the body: body_encoding and client_auth cannot be changed",
-                ));
+            // As `set` refuses them: one rule in every face.
+            for (set, name) in [
+                (o.body_encoding.is_some(), "body_encoding"),
+                (o.client_auth.is_some(), "client_auth"),
+            ] {
+                if set {
+                    return Err(Error::invalid_input(format!(
+                        "the Gusto preset sets {name} itself"
+                    )));
+                }
             }
             o.body_encoding = Some(BodyEncoding::Json);
             o.client_auth = Some(ClientAuth::Post);

@@ -80,7 +80,7 @@ impl ManagerOptions {
         checked_duration("default_lifetime", self.default_lifetime)?;
         checked_duration("lease_wait", self.lease_wait)?;
         checked_duration("lease_ttl", self.lease_ttl)?;
-        if self.lease_ttl < Duration::from_millis(100) {
+        if self.lease_ttl < MIN_LEASE_TTL {
             return Err(Error::invalid_input("lease_ttl must be at least 100 ms"));
         }
         Ok(())
@@ -124,21 +124,32 @@ impl ManagerConfig {
             name,
             value,
             None,
-            |name, value| {
-                match (name, value) {
-                    ("client_id", Checked::Text(v)) => c.client_id = v,
-                    ("client_secret", Checked::Text(v)) => c.client_secret = Secret::new(v),
-                    ("refresh_token", Checked::Text(v)) => c.refresh_token = Some(Secret::new(v)),
-                    ("scope", Checked::Text(v)) => c.scope = Some(v),
-                    ("redirect_uri", Checked::Text(v)) => c.redirect_uri = Some(v),
+            |option, value| {
+                match (option, value) {
+                    ("client_id", Checked::Text(v)) => c.client_id = options::field(name, v)?,
+                    ("client_secret", Checked::Text(v)) => {
+                        c.client_secret = Secret::new(options::field(name, v)?)
+                    }
+                    ("refresh_token", Checked::Text(v)) => {
+                        c.refresh_token = Some(Secret::new(options::field(name, v)?))
+                    }
+                    ("scope", Checked::Text(v)) => c.scope = Some(options::field(name, v)?),
+                    ("redirect_uri", Checked::Text(v)) => {
+                        c.redirect_uri = Some(options::field(name, v)?)
+                    }
                     ("refresh_fraction", Checked::Fraction(v)) => o.refresh_fraction = v,
                     ("min_window", Checked::Duration(v)) => o.min_window = v,
                     ("jitter", Checked::Fraction(v)) => o.jitter = v,
                     ("default_lifetime", Checked::Duration(v)) => o.default_lifetime = v,
                     ("lease_wait", Checked::Duration(v)) => o.lease_wait = v,
+                    ("lease_ttl", Checked::Duration(v)) if v < MIN_LEASE_TTL => {
+                        return Err(Error::invalid_input(format!(
+                            "{name} must be at least 100 ms"
+                        )))
+                    }
                     ("lease_ttl", Checked::Duration(v)) => o.lease_ttl = v,
                     ("refresh_without_store", Checked::Bool(v)) => o.refresh_without_store = v,
-                    (name, _) => return Err(options::mismatch(name)),
+                    (option, _) => return Err(options::mismatch(option)),
                 }
                 Ok(())
             },
@@ -154,9 +165,15 @@ impl ManagerConfig {
         if self.credentials.client_id.is_empty() {
             return Err(Error::invalid_input("the client ID is required"));
         }
+        if self.credentials.client_secret.expose().is_empty() {
+            return Err(Error::invalid_input("the client secret is required"));
+        }
         TokenManager::new(client, self.credentials, store).with_options(self.options)
     }
 }
+
+/// The shortest lease: a live holder renews it every third of its TTL.
+const MIN_LEASE_TTL: Duration = Duration::from_millis(100);
 
 /// Counters for metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

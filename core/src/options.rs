@@ -218,9 +218,16 @@ pub(crate) fn set(
         (Kind::Choice(words), _) => return Err(wrong(&format!("one of {words:?}"))),
         (Kind::Pairs, Value::Pairs(p)) => Checked::Pairs(p),
         (Kind::Pairs, _) => return Err(wrong("a map of names to strings")),
-        (Kind::Key, Value::Bytes(b)) => Checked::Key(Box::new(EncryptionKey::from_bytes(&b)?)),
-        (Kind::Key, Value::Text(t)) => Checked::Key(Box::new(EncryptionKey::parse(&t)?)),
-        (Kind::Key, _) => return Err(wrong("32 bytes or 64 hex digits")),
+        (Kind::Key, v) => {
+            let key = match v {
+                Value::Bytes(b) => EncryptionKey::from_bytes(&b),
+                Value::Text(t) => EncryptionKey::parse(&t),
+                _ => Err(Error::invalid_input("")),
+            };
+            Checked::Key(Box::new(key.map_err(|_| {
+                wrong("32 bytes, or 64 hex digits or the base64 of 32 bytes")
+            })?))
+        }
     };
     apply(info.name, checked)
 }
@@ -245,6 +252,22 @@ fn unknown(table: &[OptionInfo], what: &str, face: Face, name: &str) -> Error {
         )),
         None => Error::invalid_input(format!("unknown {what} option {name:?}")),
     }
+}
+
+/// A timeout as the caller spelt it (`shown`): more than zero, or every call would fail.
+pub(crate) fn positive(shown: &str, value: Duration) -> Result<Duration, Error> {
+    if value.is_zero() {
+        return Err(Error::invalid_input(format!(
+            "{shown} must be greater than zero"
+        )));
+    }
+    Ok(value)
+}
+
+/// Text no server could accept (empty, or with a NUL byte) refused naming it as `shown`.
+pub(crate) fn field(shown: &str, value: String) -> Result<String, Error> {
+    crate::request::check_field(shown, &value)?;
+    Ok(value)
 }
 
 /// The reason a `Checked` did not match its table entry: a bug here, never the caller's.

@@ -42,7 +42,7 @@ fn build_client(server: &TokenServer, case: &Value, scope: &str) -> Result<Clien
         (None, Some("gusto")) => {
             let env = GustoEnvironment::from_str(&format!("{base}/{scope}/{modes}"))?;
             let b = Client::gusto(env);
-            match text(c, "api_version") {
+            match text(c, "gusto_api_version") {
                 Some(v) => b.gusto_api_version(v),
                 None => b,
             }

@@ -140,7 +140,7 @@ fn sample(kind: Kind) -> Value {
         Kind::Bool => Value::Bool(true),
         Kind::Count => Value::Number(1.0),
         Kind::Fraction => Value::Number(0.5),
-        Kind::Duration => Value::Number(1.0),
+        Kind::Duration => Value::Number(1000.0), // 1000 s or 1 s: above every minimum
         Kind::Text | Kind::Path => Value::Text("https://a.example".into()),
         Kind::Choice(words) => Value::Text(words[0].into()),
         Kind::Pairs => Value::Pairs(vec![("x-a".into(), "b".into())]),

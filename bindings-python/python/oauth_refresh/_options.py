@@ -123,7 +123,7 @@ class FileStoreOptions(TypedDict, total=False):
     """The options of ``FileStore(path, **options)``."""
 
     encryption_key: Union[bytes, str]
-    """Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits."""
+    """Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes."""
 
 
 class RedisStoreOptions(TypedDict, total=False):
@@ -136,4 +136,4 @@ class RedisStoreOptions(TypedDict, total=False):
     """How long to wait to connect, and for each answer (default 2 s). In seconds."""
 
     encryption_key: Union[bytes, str]
-    """Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits."""
+    """Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes."""

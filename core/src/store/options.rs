@@ -24,7 +24,7 @@ pub struct StoreOptions {
 const ENCRYPTION_KEY: OptionInfo = OptionInfo::new(
     "encryption_key",
     Kind::Key,
-    "Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits.",
+    "Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes.",
 );
 
 impl StoreOptions {
@@ -64,12 +64,14 @@ impl StoreOptions {
         name: &str,
         value: Value,
     ) -> Result<(), Error> {
-        options::set(table, what, face, name, value, None, |name, value| {
-            match (name, value) {
+        options::set(table, what, face, name, value, None, |option, value| {
+            match (option, value) {
                 ("encryption_key", Checked::Key(k)) => self.encryption_key = Some(*k),
                 ("prefix", Checked::Text(v)) => self.prefix = Some(v),
-                ("timeout", Checked::Duration(v)) => self.timeout = Some(v),
-                (name, _) => return Err(options::mismatch(name)),
+                ("timeout", Checked::Duration(v)) => {
+                    self.timeout = Some(options::positive(name, v)?)
+                }
+                (option, _) => return Err(options::mismatch(option)),
             }
             Ok(())
         })
