@@ -6,6 +6,7 @@ mod error;
 mod manager;
 mod options;
 mod request;
+mod store;
 mod token;
 
 use napi::bindgen_prelude::*;

@@ -1,99 +1,17 @@
-//! `TokenManager`, `MemoryStore`, `FileStore` and `RedisStore`: the core's manager for Node.
+//! `TokenManager`: the core's manager for Node.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use oauth_refresh::{ManagerConfig, StoreOptions, TokenStore};
+use oauth_refresh::{ManagerConfig, TokenStore};
 
 use crate::client::{settle, Client, Exchange, Outcome};
-use crate::error::{convert, guard, to_js_error, type_error, NOT_SENT};
+use crate::error::{guard, to_js_error, type_error, NOT_SENT};
 use crate::options::{each, object, NODE};
+use crate::store::{FileStore, MemoryStore, RedisStore};
 use crate::token::Token;
-
-/// Keeps the token in this process only (what a manager without a store uses). Managers
-/// given the same `MemoryStore` share one token.
-#[napi]
-pub struct MemoryStore(Arc<oauth_refresh::MemoryStore>);
-
-#[napi]
-impl MemoryStore {
-    /// An empty store.
-    #[napi(constructor, catch_unwind)]
-    pub fn new(env: Env) -> Result<Self> {
-        guard(&env, NOT_SENT, || {
-            Ok(MemoryStore(Arc::new(oauth_refresh::MemoryStore::new())))
-        })
-    }
-}
-
-/// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
-#[napi]
-pub struct FileStore(Arc<oauth_refresh::FileStore>);
-
-#[napi]
-impl FileStore {
-    /// A store at `path`; nothing is created until the first write.
-    #[napi(constructor, catch_unwind)]
-    pub fn new(
-        env: Env,
-        path: String,
-        #[napi(ts_arg_type = "FileStoreOptions")] options: Option<Unknown<'_>>,
-    ) -> Result<Self> {
-        guard(&env, NOT_SENT, || {
-            let options = object(&env, options, "new FileStore(path, options)")?;
-            let mut o = StoreOptions::default();
-            each(&env, options.as_ref(), &[], |name, v| {
-                o.set_file(NODE, name, v)
-            })?;
-            Ok(FileStore(Arc::new(o.file(path))))
-        })
-    }
-}
-
-/// Options for `new RedisStore(options)`.
-#[napi(object, object_to_js = false)]
-pub struct RedisStoreOptions {
-    /// `redis://[user:password@]host:port[/db]`.
-    pub url: String,
-    /// The account whose token this is. Keys are `<prefix>:{<account>}:token` and
-    /// `...:lease`: the braces are literal (the account is the keys' Redis Cluster hash tag)
-    /// and the account is percent-encoded for `%`, `{`, `}`, space and bytes outside
-    /// printable ASCII.
-    pub account: String,
-}
-
-/// Keeps the token in Redis, shared by the processes of many hosts.
-#[napi]
-pub struct RedisStore(Arc<oauth_refresh::RedisStore>);
-
-#[napi]
-impl RedisStore {
-    /// A store; nothing connects until first use.
-    #[napi(constructor, catch_unwind)]
-    pub fn new(
-        env: Env,
-        #[napi(ts_arg_type = "RedisStoreOptions")] options: Unknown<'_>,
-    ) -> Result<Self> {
-        guard(&env, NOT_SENT, || Self::create(env, options))
-    }
-
-    fn create(env: Env, options: Unknown<'_>) -> Result<Self> {
-        let what = "new RedisStore(options)";
-        let o: RedisStoreOptions = convert(&env, options, what)?;
-        let options = object(&env, Some(options), what)?;
-        let mut store = StoreOptions::default();
-        let own = ["url", "account"];
-        each(&env, options.as_ref(), &own, |name, v| {
-            store.set_redis(NODE, name, v)
-        })?;
-        let store = store
-            .redis(&o.url, &o.account)
-            .map_err(|e| to_js_error(&env, &e))?;
-        Ok(RedisStore(Arc::new(store)))
-    }
-}
 
 type Hook = FunctionRef<Token, Unknown<'static>>;
 type Wrap = FunctionRef<Unknown<'static>, Unknown<'static>>;
@@ -232,6 +150,10 @@ impl TokenManager {
     /// `accessToken`, blocking the calling thread.
     #[napi(catch_unwind)]
     pub fn access_token_sync(&self, env: Env) -> Result<String> {
+        // A cache hit: no refresh, so no hook to run and nothing to wait for.
+        if let Some(access_token) = guard(&env, NOT_SENT, || Ok(self.inner.fresh_access_token()))? {
+            return Ok(access_token);
+        }
         self.blocking(&env, |t| t.access_token().to_owned())
     }
 

@@ -6,6 +6,7 @@ mod error;
 mod manager;
 mod options;
 mod request;
+mod store;
 mod token;
 
 use pyo3::prelude::*;
@@ -24,9 +25,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<request::RefreshTokenRequest>()?;
     m.add_class::<token::Token>()?;
     m.add_class::<manager::TokenManager>()?;
-    m.add_class::<manager::MemoryStore>()?;
-    m.add_class::<manager::FileStore>()?;
-    m.add_class::<manager::RedisStore>()?;
+    m.add_class::<store::MemoryStore>()?;
+    m.add_class::<store::FileStore>()?;
+    m.add_class::<store::RedisStore>()?;
     m.add_function(wrap_pyfunction!(error::_error_codes, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

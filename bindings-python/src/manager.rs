@@ -1,10 +1,9 @@
-//! `TokenManager`, `MemoryStore`, `FileStore`: the core's manager with Python callbacks.
+//! `TokenManager`: the core's manager with Python callbacks.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use oauth_refresh::options::Value;
-use oauth_refresh::{ManagerConfig, StoreOptions, TokenStore};
+use oauth_refresh::{ManagerConfig, TokenStore};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -12,68 +11,8 @@ use crate::client::Client;
 use crate::client::{in_background, Answer};
 use crate::error::{guarded, to_pyerr};
 use crate::options::{each, value, PY};
+use crate::store::{FileStore, MemoryStore, RedisStore};
 use crate::token::Token;
-
-/// Keeps the token in this process only.
-#[pyclass(frozen, module = "oauth_refresh", name = "MemoryStore")]
-pub struct MemoryStore(Arc<oauth_refresh::MemoryStore>);
-
-#[pymethods]
-impl MemoryStore {
-    #[new]
-    fn new() -> Self {
-        MemoryStore(Arc::new(oauth_refresh::MemoryStore::new()))
-    }
-}
-
-/// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
-#[pyclass(frozen, module = "oauth_refresh", name = "FileStore")]
-pub struct FileStore(Arc<oauth_refresh::FileStore>);
-
-#[pymethods]
-impl FileStore {
-    /// A store at `path`; nothing is created until the first write. Options
-    /// (`encryption_key`) are keyword arguments.
-    #[new]
-    #[pyo3(signature = (path, **options))]
-    fn new(py: Python<'_>, path: PathBuf, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        guarded(py, || {
-            let mut o = StoreOptions::default();
-            each(options, |name, v| o.set_file(PY, name, v))?;
-            Ok(FileStore(Arc::new(o.file(path))))
-        })
-    }
-}
-
-/// Keeps the token in Redis, shared by the processes of many hosts.
-#[pyclass(frozen, module = "oauth_refresh", name = "RedisStore")]
-pub struct RedisStore(Arc<oauth_refresh::RedisStore>);
-
-#[pymethods]
-impl RedisStore {
-    /// The store for `account` at `url`. Options (`prefix`, `timeout`, `encryption_key`)
-    /// are keyword arguments.
-    #[new]
-    #[pyo3(signature = (url, *, account, **options))]
-    fn new(
-        py: Python<'_>,
-        url: &str,
-        account: &str,
-        options: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
-        guarded(py, || {
-            let mut o = StoreOptions::default();
-            each(options, |name, v| o.set_redis(PY, name, v))?;
-            let store = o.redis(url, account).map_err(|e| to_pyerr(py, &e))?;
-            Ok(RedisStore(Arc::new(store)))
-        })
-    }
-
-    fn __repr__(&self) -> String {
-        // The URL may hold a password: show only the key.
-        format!("RedisStore(key={:?})", self.0.token_key())
-    }
-}
 
 /// Owns one account's token: serves it while fresh, refreshes it once when not (across
 /// threads, processes sharing a `FileStore`, and hosts sharing a `RedisStore`), and stores
@@ -149,6 +88,10 @@ impl TokenManager {
     fn access_token(&self, py: Python<'_>) -> PyResult<String> {
         let manager = &self.0;
         guarded(py, || {
+            // A cache hit keeps the GIL: releasing and taking it back costs more than the hit.
+            if let Some(access_token) = manager.fresh_access_token() {
+                return Ok(access_token);
+            }
             py.detach(|| manager.access_token())
                 .map_err(|e| to_pyerr(py, &e))
         })

@@ -3,8 +3,6 @@ nothing is sent; cancelled after, the exchange is awaited and its token returned
 
 import asyncio
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -79,10 +77,8 @@ def test_cancelled_before_the_first_await_sends_nothing(server):
 def test_cancelled_while_queued_for_a_thread_sends_nothing(server, monkeypatch):
     scope = "py-cancel-queued"
     client = oar.Client(f"{server.url}/{scope}/ok/token")
-    busy = ThreadPoolExecutor(max_workers=1)
-    release = threading.Event()
-    busy.submit(release.wait, 10)  # the only thread is taken: the job waits in the queue
-    monkeypatch.setattr(_asyncio, "_executor", busy)
+    queued = []  # every worker busy: the job waits in the queue
+    monkeypatch.setattr(_asyncio, "_submit", lambda job, outcome: queued.append(job))
 
     async def main():
         task = asyncio.create_task(client.refresh_async("app", "secret-app", f"seed-{scope}"))
@@ -91,11 +87,9 @@ def test_cancelled_while_queued_for_a_thread_sends_nothing(server, monkeypatch):
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    try:
-        asyncio.run(main())
-    finally:
-        release.set()
-        busy.shutdown(wait=True)
+    asyncio.run(main())
+    [job] = queued
+    assert job() is None  # a worker freed later finds it cancelled: it never runs
     assert server.token_requests(scope) == 0
 
 
@@ -120,3 +114,33 @@ def test_job_decides_started_or_not_atomically(server):
         job()
     running.close()
     assert server.token_requests(scope) == 1
+
+
+class StartedJob:
+    """A job that has started: its outcome must be awaited whatever the cancels."""
+
+    def __call__(self):
+        return "token"
+
+    def cancel(self):
+        return False
+
+
+@pytest.mark.parametrize("cancel_first", [True, False])
+def test_an_outcome_arriving_with_a_cancel_is_returned(monkeypatch, cancel_first):
+    submitted = []
+    monkeypatch.setattr(_asyncio, "_submit", lambda job, outcome: submitted.append(outcome))
+
+    async def main():
+        task = asyncio.create_task(_asyncio.run(StartedJob()))
+        await asyncio.sleep(0)  # the task runs up to its await
+        [outcome] = submitted
+        if cancel_first:
+            task.cancel()  # cancels the awaited future...
+            _asyncio._deliver(outcome, True, "token")  # ...then the outcome arrives
+        else:
+            _asyncio._deliver(outcome, True, "token")
+            task.cancel()
+        return await task
+
+    assert asyncio.run(main()) == "token"

@@ -298,18 +298,33 @@ impl TokenManager {
 
     /// A valid access token, refreshing first if needed.
     pub fn access_token(&self) -> Result<String, Error> {
-        self.token().map(|t| t.access_token().to_owned())
+        match self.fresh_access_token() {
+            Some(access_token) => Ok(access_token),
+            None => self.refresh_slow().map(|t| t.access_token().to_owned()),
+        }
     }
 
     /// The current token, refreshing first if needed.
     pub fn token(&self) -> Result<Token, Error> {
-        if let Some(entry) = self.current.load_full() {
-            // The fast path takes no lock.
-            if SystemTime::now() < entry.refresh_at {
-                return Ok(entry.token.clone());
-            }
+        match self.fresh(Token::clone) {
+            Some(token) => Ok(token),
+            None => self.refresh_slow(),
         }
-        self.refresh_slow()
+    }
+
+    /// The access token if the one held needs no refresh yet; `None` otherwise. Never
+    /// blocks and never sends: a binding serves a cache hit with it before handing the
+    /// call to a thread that may wait.
+    pub fn fresh_access_token(&self) -> Option<String> {
+        self.fresh(|t| t.access_token().to_owned())
+    }
+
+    /// `f` of the held token while it needs no refresh. Takes no lock and no reference
+    /// count, and copies only what `f` does.
+    fn fresh<T>(&self, f: impl FnOnce(&Token) -> T) -> Option<T> {
+        let current = self.current.load();
+        let entry = current.as_ref()?;
+        (SystemTime::now() < entry.refresh_at).then(|| f(&entry.token))
     }
 
     /// After a refresh whose outcome was unknown (a timeout after sending, a 5xx, a broken
