@@ -238,6 +238,11 @@ typedef struct oauth_refresh_client_options {
    * is never proxied).
    */
   bool proxy_from_env;
+  /**
+   * Idle connections kept open for reuse: one per thread that refreshes at once
+   * (default 32; 0 opens a connection per refresh).
+   */
+  uint32_t max_idle_connections;
 } oauth_refresh_client_options;
 
 /**

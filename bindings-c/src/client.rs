@@ -59,6 +59,9 @@ pub struct oauth_refresh_client_options {
     /// Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback
     /// is never proxied).
     pub proxy_from_env: bool,
+    /// Idle connections kept open for reuse: one per thread that refreshes at once
+    /// (default 32; 0 opens a connection per refresh).
+    pub max_idle_connections: u32,
 }
 
 /// A refresh request. Field names follow Gusto's `RefreshTokenRequest`; strings are borrowed
@@ -105,6 +108,7 @@ fn defaults(core: &ClientOptions, environment: *const c_char) -> oauth_refresh_c
         allow_insecure_http: core.allow_insecure_http,
         ca_file: std::ptr::null(),
         proxy_from_env: core.proxy_from_env,
+        max_idle_connections: core.max_idle_connections,
     }
 }
 
@@ -177,6 +181,10 @@ unsafe fn build(
         ("allow_insecure_http", Value::Bool(o.allow_insecure_http)),
         ("ca_file", unsafe { text(o.ca_file, "ca_file") }?),
         ("proxy_from_env", Value::Bool(o.proxy_from_env)),
+        (
+            "max_idle_connections",
+            Value::Number(o.max_idle_connections.into()),
+        ),
     ];
     set_each(values, |name, value| core.set(C, name, value))?;
     core.build().map_err(|e| Box::from(&e))

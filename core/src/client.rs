@@ -151,6 +151,8 @@ pub struct ClientOptions {
     pub ca_file: Option<PathBuf>,
     /// Use the proxy variables of the environment.
     pub proxy_from_env: bool,
+    /// Idle connections kept open for reuse, one per thread that refreshes at once.
+    pub max_idle_connections: u32,
     /// Names the language in the default `User-Agent`.
     #[doc(hidden)]
     pub surface: &'static str,
@@ -176,6 +178,7 @@ impl Default for ClientOptions {
             allow_insecure_http: false,
             ca_file: None,
             proxy_from_env: true,
+            max_idle_connections: 32,
             surface: "rust",
         }
     }
@@ -200,6 +203,7 @@ impl ClientOptions {
         OptionInfo::new("allow_insecure_http", Kind::Bool, "Allow plain http:// to hosts other than loopback (default false)."),
         OptionInfo::new("ca_file", Kind::Path, "A PEM file of CA certificates trusted in addition to the built-in roots (SSL_CERT_FILE when not set)."),
         OptionInfo::new("proxy_from_env", Kind::Bool, "Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback is never proxied)."),
+        OptionInfo::new("max_idle_connections", Kind::Count, "Idle connections kept open for reuse: one per thread that refreshes at once (default 32; 0 opens a connection per refresh)."),
     ];
 
     /// The options of a client for this token endpoint, every other option at its default.
@@ -262,6 +266,7 @@ impl ClientOptions {
                     ("allow_insecure_http", Checked::Bool(v)) => self.allow_insecure_http = v,
                     ("ca_file", Checked::Text(v)) => self.ca_file = Some(PathBuf::from(v)),
                     ("proxy_from_env", Checked::Bool(v)) => self.proxy_from_env = v,
+                    ("max_idle_connections", Checked::Count(v)) => self.max_idle_connections = v,
                     (option, _) => return Err(options::mismatch(option)),
                 }
                 Ok(())
@@ -381,6 +386,12 @@ impl ClientBuilder {
     /// loopback token URL never goes through a proxy; see the README's Security section.
     pub fn proxy_from_env(mut self, enabled: bool) -> Self {
         self.0.proxy_from_env = enabled;
+        self
+    }
+
+    /// Idle connections kept for reuse (default 32): one per thread that refreshes at once.
+    pub fn max_idle_connections(mut self, connections: u32) -> Self {
+        self.0.max_idle_connections = connections;
         self
     }
 
@@ -512,8 +523,8 @@ impl ClientBuilder {
             .proxy(proxy)
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             // Services refresh from thread pools: keep one warm connection per thread.
-            .max_idle_connections(64)
-            .max_idle_connections_per_host(32)
+            .max_idle_connections(o.max_idle_connections as usize)
+            .max_idle_connections_per_host(o.max_idle_connections as usize)
             .timeout_connect(Some(o.connect_timeout))
             .timeout_global(Some(o.timeout))
             .build();

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use oauth_refresh::{Client, ErrorCode, GustoEnvironment, RefreshTokenRequest, RefreshTokenState};
+use oauth_refresh::options::{Face, Value};
+use oauth_refresh::{
+    Client, ClientOptions, ErrorCode, GustoEnvironment, RefreshTokenRequest, RefreshTokenState,
+};
 use token_server::TokenServer;
 
 fn request(refresh_token: &str) -> RefreshTokenRequest {
@@ -29,6 +32,24 @@ fn a_chain_of_refreshes_reuses_one_connection() {
         1,
         "keep-alive: one TCP connection for the whole chain"
     );
+}
+
+#[test]
+fn without_idle_connections_each_refresh_opens_its_own() {
+    let server = TokenServer::start();
+    // Built as a binding builds it: by name, through the core's options.
+    let mut options = ClientOptions::new(format!("{}/noidle/ok/token", server.url()));
+    options
+        .set(Face::Node, "maxIdleConnections", Value::Number(0.0))
+        .unwrap();
+    let client = options.build().unwrap();
+    let mut current = "seed-noidle".to_owned();
+    for _ in 0..3 {
+        let token = client.refresh(&request(&current)).unwrap();
+        current = token.refresh_token().unwrap().to_owned();
+    }
+    assert_eq!(server.token_requests("noidle"), 3);
+    assert_eq!(server.connections(), 3, "no connection kept for reuse");
 }
 
 #[test]

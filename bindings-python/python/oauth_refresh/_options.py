@@ -47,6 +47,9 @@ class ClientOptions(TypedDict, total=False):
     proxy_from_env: bool
     """Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback is never proxied)."""
 
+    max_idle_connections: int
+    """Idle connections kept open for reuse: one per thread that refreshes at once (default 32; 0 opens a connection per refresh)."""
+
 
 class GustoOptions(TypedDict, total=False):
     """The options of ``Client.gusto(environment, **options)``."""
@@ -86,6 +89,9 @@ class GustoOptions(TypedDict, total=False):
 
     proxy_from_env: bool
     """Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback is never proxied)."""
+
+    max_idle_connections: int
+    """Idle connections kept open for reuse: one per thread that refreshes at once (default 32; 0 opens a connection per refresh)."""
 
 
 class TokenManagerOptions(TypedDict, total=False):
