@@ -119,6 +119,8 @@ export interface ClientOptions {
   caFile?: string
   /** Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback is never proxied). */
   proxyFromEnv?: boolean
+  /** Idle connections kept open for reuse: one per thread that refreshes at once (default 32; 0 opens a connection per refresh). */
+  maxIdleConnections?: number
 }
 
 /** The options of `Client.gusto(options)`. */
@@ -149,6 +151,8 @@ export interface GustoOptions {
   caFile?: string
   /** Use HTTPS_PROXY / ALL_PROXY / NO_PROXY from the environment (default true; loopback is never proxied). */
   proxyFromEnv?: boolean
+  /** Idle connections kept open for reuse: one per thread that refreshes at once (default 32; 0 opens a connection per refresh). */
+  maxIdleConnections?: number
 }
 
 /** The options of `new TokenManager(options)`, besides `client`, `store` and `onRefresh`. */
