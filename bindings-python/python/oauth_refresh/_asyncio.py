@@ -76,13 +76,15 @@ def _work() -> None:
             result: Tuple[bool, Any] = (True, job())
         except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
             result = (False, e)
+        # Free before delivering: the loop's thread, woken by the delivery, then finds the
+        # GIL released by this worker waiting on the queue rather than waits for it.
+        with _lock:
+            _idle += 1
         try:
             outcome.loop.call_soon_threadsafe(_deliver, outcome, *result)
         except RuntimeError:
             pass  # the loop was closed: no one awaits this outcome any more
         del job, outcome, result
-        with _lock:
-            _idle += 1
 
 
 def _submit(job: Job, outcome: Outcome) -> None:
