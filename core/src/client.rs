@@ -582,7 +582,9 @@ fn roots_with(path: &std::path::Path) -> Result<RootCerts, Error> {
 /// Reads `reader` to its end into `body`, which holds the new tokens: when it must grow,
 /// the old buffer is wiped rather than freed with them (`read_to_end` would not).
 fn read_wiped(reader: &mut impl Read, body: &mut Zeroizing<Vec<u8>>) -> std::io::Result<()> {
-    const CHUNK: usize = 8 * 1024;
+    // Token responses are small: a large first chunk would cost its zeroing (twice: on
+    // reading, and when wiped) on every refresh.
+    const CHUNK: usize = 1024;
     loop {
         // Grow only when full: a response that fits is read without a second buffer.
         if body.len() == body.capacity() {

@@ -24,15 +24,6 @@ impl Face {
     /// Every face, for tests that iterate them.
     pub const ALL: [Face; 3] = [Face::Python, Face::Node, Face::C];
 
-    /// The language's name, as the conformance surface file spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Face::Python => "python",
-            Face::Node => "node",
-            Face::C => "c",
-        }
-    }
-
     /// What `name` (snake_case, as the core spells it) is called in this face.
     pub fn name(self, name: &str, kind: Kind) -> String {
         let suffix = match (self, kind) {
