@@ -28,9 +28,9 @@ export type OAuthRefreshErrorCode =
   | 'CONNECTION'
   /** The TLS handshake or certificate check failed. */
   | 'TLS'
-  /** A 2xx answer that is not a valid token; salvaged_refresh_token may hold a new refresh token: store it. */
+  /** A 2xx answer that is not a valid token; the error's salvaged refresh token, if any, is the new one: store it. */
   | 'INVALID_RESPONSE'
-  /** The token store could not be read or written; after a refresh, token holds the new token: store it. */
+  /** The token store could not be read or written; after a refresh, the error carries the new token: store it. */
   | 'STORE_FAILED'
   /** The store could not be reached when a refresh had to be coordinated through it; nothing was sent. */
   | 'STORE_UNAVAILABLE'
@@ -51,7 +51,7 @@ export interface ClientOptions {
   timeoutMs?: number
   /** Deadline for opening a connection (default 10 s; more than 0, at most a year). In milliseconds. */
   connectTimeoutMs?: number
-  /** Retries after the first attempt, only where safe (default 2; 0 disables retries). */
+  /** Retries after the first attempt, only where safe (default 2; 0 disables retries; at most 20). */
   maxRetries?: number
   /** Also retry when the refresh token may have been consumed: only for servers that forgive a resent token (default false; true with the Gusto preset). */
   retryUnknownOutcome?: boolean
@@ -83,7 +83,7 @@ export interface GustoOptions {
   timeoutMs?: number
   /** Deadline for opening a connection (default 10 s; more than 0, at most a year). In milliseconds. */
   connectTimeoutMs?: number
-  /** Retries after the first attempt, only where safe (default 2; 0 disables retries). */
+  /** Retries after the first attempt, only where safe (default 2; 0 disables retries; at most 20). */
   maxRetries?: number
   /** Also retry when the refresh token may have been consumed: only for servers that forgive a resent token (default false; true with the Gusto preset). */
   retryUnknownOutcome?: boolean
@@ -105,7 +105,7 @@ export interface GustoOptions {
   maxIdleConnections?: number
 }
 
-/** The options of `new TokenManager(options)`, besides `client`, `store` and `onRefresh`. */
+/** The options of `new TokenManager(client, options, store?)`, besides `onRefresh`. */
 export interface TokenManagerSettings {
   /** Your client ID (required). */
   clientId: string

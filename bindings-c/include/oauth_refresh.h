@@ -197,9 +197,11 @@ typedef struct oauth_refresh_client_options {
   uint32_t max_retries;
   /**
    * Also retry when the refresh token may have been consumed: only for servers that
-   * forgive a resent token (default false; true in oauth_refresh_gusto_options()).
+   * forgive a resent token. -1 (the default) means the preset's choice: yes with the Gusto
+   * preset, no otherwise; 0 no; 1 yes; anything else is
+   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
    */
-  bool retry_unknown_outcome;
+  int8_t retry_unknown_outcome;
   /**
    * First wait between attempts in ms, doubled each retry, with jitter (default 200).
    */

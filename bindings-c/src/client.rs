@@ -37,8 +37,10 @@ pub struct oauth_refresh_client_options {
     /// Retries after the first attempt, only where safe (default 2; 0 disables retries).
     pub max_retries: u32,
     /// Also retry when the refresh token may have been consumed: only for servers that
-    /// forgive a resent token (default false; true in oauth_refresh_gusto_options()).
-    pub retry_unknown_outcome: bool,
+    /// forgive a resent token. -1 (the default) means the preset's choice: yes with the Gusto
+    /// preset, no otherwise; 0 no; 1 yes; anything else is
+    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+    pub retry_unknown_outcome: i8,
     /// First wait between attempts in ms, doubled each retry, with jitter (default 200).
     pub initial_backoff_ms: u64,
     /// Longest wait between attempts in ms, and the longest Retry-After honoured (default 10000).
@@ -98,7 +100,7 @@ fn defaults(core: &ClientOptions, environment: *const c_char) -> oauth_refresh_c
         timeout_ms: millis(core.timeout),
         connect_timeout_ms: millis(core.connect_timeout),
         max_retries: core.max_retries,
-        retry_unknown_outcome: core.retries_unknown_outcome(),
+        retry_unknown_outcome: -1,
         initial_backoff_ms: millis(core.initial_backoff),
         max_backoff_ms: millis(core.max_backoff),
         header_names: std::ptr::null(),
@@ -169,7 +171,12 @@ unsafe fn build(
         ("max_retries", Value::Number(o.max_retries.into())),
         (
             "retry_unknown_outcome",
-            Value::Bool(o.retry_unknown_outcome),
+            match o.retry_unknown_outcome {
+                -1 => Value::Null,
+                0 => Value::Bool(false),
+                1 => Value::Bool(true),
+                _ => Value::Other,
+            },
         ),
         (
             "initial_backoff_ms",

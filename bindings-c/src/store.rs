@@ -97,10 +97,11 @@ pub unsafe extern "C" fn oauth_refresh_store_file_new(
             return Err(Refusal::null("store_out").into());
         }
         // SAFETY: NULL or valid, per the contract.
-        let store = match unsafe { options.as_ref() } {
-            Some(o) => unsafe { options_of(o, false) }?.file(path),
-            None => oauth::FileStore::new(path),
+        let options = match unsafe { options.as_ref() } {
+            Some(o) => unsafe { options_of(o, false) }?,
+            None => StoreOptions::default(),
         };
+        let store = options.file(path).map_err(|e| Box::from(&e))?;
         unsafe { put(store_out, Arc::new(store)) };
         Ok(())
     })

@@ -167,6 +167,24 @@ static void expect_refused(const oauth_refresh_client_options *options, const ch
 }
 
 /* The defaults come from *_options_default(); 0 is a timeout of 0, which the core refuses. */
+/* retry_unknown_outcome: -1 (the preset's choice), 0 or 1; max_retries at most 20 (an old
+ * `-1` for "the default" would read as 4294967295). */
+static void retry_settings_are_checked(void) {
+  oauth_refresh_client_options options = oauth_refresh_client_options_default();
+  oauth_refresh_client_options gusto = oauth_refresh_gusto_options(NULL);
+  CHECK(options.retry_unknown_outcome == -1 && gusto.retry_unknown_outcome == -1, "the preset decides");
+  options.token_url = "https://auth.example.com/token";
+  options.retry_unknown_outcome = 2;
+  expect_refused(&options, "retry_unknown_outcome must be true or false", "retry_unknown_outcome 2");
+  options.retry_unknown_outcome = 1;
+  options.max_retries = UINT32_MAX;
+  expect_refused(&options, "max_retries must be at most 20", "max_retries UINT32_MAX");
+  options.max_retries = 20;
+  oauth_refresh_client *client = NULL;
+  CHECK(oauth_refresh_client_new(&options, &client, NULL) == OAUTH_REFRESH_RESULT_OK, "20 retries, unknown outcomes resent");
+  oauth_refresh_client_free(client);
+}
+
 static void zero_timeouts_are_refused(void) {
   oauth_refresh_client_options options = oauth_refresh_client_options_default();
   CHECK(options.timeout_ms == 30000 && options.connect_timeout_ms == 10000, "the core's default timeouts");
@@ -286,6 +304,7 @@ int main(void) {
   invalid_utf8();
   success_and_gusto();
   zero_timeouts_are_refused();
+  retry_settings_are_checked();
   gusto_refuses_other_encodings();
   token_is_expired();
   threads_share_a_client();

@@ -102,21 +102,25 @@ impl TokenManager {
         let what = "new TokenManager(client, options)";
         let options = object(&env, Some(options), what)?;
         // `onRefresh` is the binding's own (a JavaScript function); the rest is the core's.
-        let hook = match &options {
-            Some(o) => o.get_named_property::<Unknown>("onRefresh")?,
-            None => {
-                return Err(type_error(
-                    &env,
-                    format!("{what}: options must be an object"),
-                ))
-            }
+        let Some(o) = &options else {
+            return Err(type_error(
+                &env,
+                format!("{what}: options must be an object"),
+            ));
         };
-        let on_refresh = match hook.get_type()? {
-            ValueType::Undefined | ValueType::Null => None,
-            ValueType::Function => Some(Arc::new(wrap_hook(&env, hook)?)),
-            _ => {
-                let message = format!("{what}: onRefresh must be a function");
-                return Err(type_error(&env, message));
+        // Only its own: an inherited hook (a polluted prototype) would receive the tokens.
+        let on_refresh = match o.has_own_property("onRefresh")? {
+            false => None,
+            true => {
+                let hook = o.get_named_property::<Unknown>("onRefresh")?;
+                match hook.get_type()? {
+                    ValueType::Undefined | ValueType::Null => None,
+                    ValueType::Function => Some(Arc::new(wrap_hook(&env, hook)?)),
+                    _ => {
+                        let message = format!("{what}: onRefresh must be a function");
+                        return Err(type_error(&env, message));
+                    }
+                }
             }
         };
         let store: Arc<dyn TokenStore> = match store {

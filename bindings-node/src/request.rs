@@ -6,6 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::error::type_error;
+use crate::options::own_keys;
 
 /// The seed's `RefreshTokenRequest`, accepted as a plain object. Any other own key with a
 /// string value is sent as an extra parameter under that exact name (`{ audience: 'api' }`
@@ -67,18 +68,7 @@ pub fn extra_params(env: &Env, value: Unknown<'_>, what: &str) -> Result<BTreeMa
     }
     // SAFETY: checked to be an object just above.
     let object = unsafe { value.cast::<Object>() }?;
-    let names = object.get_all_property_names(
-        KeyCollectionMode::OwnOnly,
-        KeyFilter::Enumerable,
-        KeyConversion::NumbersToStrings,
-    )?;
-    for i in 0..names.get_array_length()? {
-        let name: Unknown = names.get_element(i)?;
-        if name.get_type()? != ValueType::String {
-            continue; // a symbol key: not a parameter name
-        }
-        // SAFETY: checked to be a string just above.
-        let name: String = unsafe { name.cast::<String>() }?;
+    for name in own_keys(&object)? {
         if KNOWN.contains(&name.as_str()) {
             continue;
         }

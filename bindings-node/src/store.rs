@@ -6,7 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use oauth_refresh::StoreOptions;
 
-use crate::error::{convert, guard, to_js_error, NOT_SENT};
+use crate::error::{convert, guard, to_js_error, type_error, NOT_SENT};
 use crate::options::{each, object, NODE};
 
 /// Keeps the token in this process only (what a manager without a store uses). Managers
@@ -35,16 +35,24 @@ impl FileStore {
     #[napi(constructor, catch_unwind)]
     pub fn new(
         env: Env,
-        path: String,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
         #[napi(ts_arg_type = "FileStoreOptions")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
         guard(&env, NOT_SENT, || {
-            let options = object(&env, options, "new FileStore(path, options)")?;
+            let what = "new FileStore(path, options)";
+            // Checked here rather than by napi, whose message would show the value.
+            if path.get_type()? != ValueType::String {
+                return Err(type_error(&env, format!("{what}: path must be a string")));
+            }
+            // SAFETY: checked to be a string just above.
+            let path = unsafe { path.cast::<String>() }?;
+            let options = object(&env, options, what)?;
             let mut o = StoreOptions::default();
             each(&env, options.as_ref(), &[], |name, v| {
                 o.set_file(NODE, name, v)
             })?;
-            Ok(FileStore(Arc::new(o.file(path))))
+            let store = o.file(path).map_err(|e| to_js_error(&env, &e))?;
+            Ok(FileStore(Arc::new(store)))
         })
     }
 }

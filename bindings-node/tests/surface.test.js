@@ -83,3 +83,34 @@ test('error fields and codes', async () => {
   assert.equal(error.status, 400)
   assert.deepEqual(oar.ERROR_CODES, surface.error_codes.map((c) => c.toUpperCase()))
 })
+
+test('options are own properties only: a polluted Object.prototype sets nothing', () => {
+  const hook = () => { throw new Error('an inherited hook was called') }
+  Object.prototype.allowInsecureHttp = true // eslint-disable-line no-extend-native
+  Object.prototype.onRefresh = hook // eslint-disable-line no-extend-native
+  try {
+    assert.throws(() => new oar.Client({ tokenUrl: 'http://auth.example.com/token' }),
+      (e) => e.code === 'INVALID_INPUT' && /refusing plain http/.test(e.message))
+    const client = new oar.Client({ tokenUrl: `${server.url}/node-proto/ok/token` })
+    const manager = new oar.TokenManager(client, { clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-proto' })
+    assert.ok(manager.accessTokenSync(), 'refreshed without calling the inherited hook')
+    // An object inheriting its headers is not a plain map: refused, never half read.
+    const headers = Object.create({ 'X-Inherited': 'v' })
+    assert.throws(() => new oar.Client({ tokenUrl: server.url, headers }), (e) => e.code === 'INVALID_INPUT')
+  } finally {
+    delete Object.prototype.allowInsecureHttp
+    delete Object.prototype.onRefresh
+  }
+})
+
+test('headers must be a plain object; a path must be a string, never shown', () => {
+  for (const headers of [new Map([['X-Extra', 'v']]), new Date(), ['X-Extra', 'v']]) {
+    assert.throws(() => new oar.Client({ tokenUrl: server.url, headers }),
+      (e) => e.code === 'INVALID_INPUT' && /headers must be a map/.test(e.message), String(headers))
+  }
+  for (const path of [Buffer.from('12345678'), ['12345678'], 12345678]) {
+    assert.throws(() => new oar.FileStore(path),
+      (e) => e instanceof TypeError && /path must be a string/.test(e.message) && !e.message.includes('12345678'))
+  }
+  assert.throws(() => new oar.FileStore('/tmp/a\0b'), (e) => e.code === 'INVALID_INPUT')
+})

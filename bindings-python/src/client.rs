@@ -38,7 +38,7 @@ impl Client {
     ) -> PyResult<Self> {
         guarded(py, || {
             let mut o = ClientOptions::default();
-            o.set(PY, "token_url", value(token_url))
+            o.set(PY, "token_url", value(token_url)?)
                 .map_err(|e| to_pyerr(py, &e))?;
             build(py, o, options)
         })
@@ -54,8 +54,12 @@ impl Client {
     ) -> PyResult<Self> {
         guarded(py, || {
             let mut o = ClientOptions::gusto(GustoEnvironment::Demo);
-            o.set(PY, "environment", environment.map_or(Value::Null, value))
-                .map_err(|e| to_pyerr(py, &e))?;
+            o.set(
+                PY,
+                "environment",
+                environment.map(value).transpose()?.unwrap_or(Value::Null),
+            )
+            .map_err(|e| to_pyerr(py, &e))?;
             build(py, o, options)
         })
     }

@@ -62,7 +62,7 @@ impl TokenManager {
             ];
             for (name, v) in positional {
                 config
-                    .set(PY, name, v.map_or(Value::Null, value))
+                    .set(PY, name, v.map(value).transpose()?.unwrap_or(Value::Null))
                     .map_err(|e| to_pyerr(py, &e))?;
             }
             each(options, |name, v| config.set(PY, name, v))?;

@@ -4,14 +4,16 @@
 use oauth_refresh::options::{Face, Value};
 use oauth_refresh::Error;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyMapping, PyString, PyType};
 
 /// This face's spelling and units: snake_case, seconds.
 pub const PY: Face = Face::Python;
 
-/// A Python value as the core's `Value`; a type no option takes is `Value::Other`.
-pub fn value(obj: &Bound<'_, PyAny>) -> Value {
-    if obj.is_none() {
+/// A Python value as the core's `Value`; a type no option takes is `Value::Other`. An
+/// exception raised while reading it (a mapping's `items()`, a path's `__fspath__`) propagates.
+pub fn value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    Ok(if obj.is_none() {
         Value::Null
     } else if let Ok(b) = obj.cast::<PyBool>() {
         Value::Bool(b.is_true())
@@ -22,19 +24,27 @@ pub fn value(obj: &Bound<'_, PyAny>) -> Value {
         s.extract::<String>().map_or(Value::Other, Value::Text)
     } else if let Ok(b) = obj.cast::<PyBytes>() {
         Value::Bytes(b.as_bytes().to_vec())
-    } else if let Ok(d) = obj.cast::<PyDict>() {
-        let pairs: Option<Vec<(String, String)>> = d
-            .iter()
-            .map(|(k, v)| Some((k.extract().ok()?, v.extract().ok()?)))
-            .collect();
-        pairs.map_or(Value::Other, Value::Pairs)
-    } else if let Ok(path) = obj.call_method0("__fspath__") {
-        // os.PathLike (a pathlib.Path for ca_file).
-        path.extract().map_or(Value::Other, Value::Text)
+    } else if let Ok(m) = obj.cast::<PyMapping>() {
+        let mut pairs = Vec::new();
+        for item in m.items()?.iter() {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+            match (k.extract::<String>(), v.extract::<String>()) {
+                (Ok(k), Ok(v)) => pairs.push((k, v)),
+                _ => return Ok(Value::Other),
+            }
+        }
+        Value::Pairs(pairs)
+    } else if obj.is_instance(PATH_LIKE.import(obj.py(), "os", "PathLike")?)? {
+        // A `pathlib.Path` for `ca_file`.
+        obj.call_method0("__fspath__")?
+            .extract()
+            .map_or(Value::Other, Value::Text)
     } else {
         Value::Other
-    }
+    })
 }
+
+static PATH_LIKE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// Hands every keyword argument to `set`, in the caller's order.
 pub fn each(
@@ -44,7 +54,7 @@ pub fn each(
     let py_err = |e: Error| Python::attach(|py| crate::error::to_pyerr(py, &e));
     for (name, v) in kwargs.into_iter().flatten() {
         let name: String = name.extract()?;
-        set(&name, value(&v)).map_err(py_err)?;
+        set(&name, value(&v)?).map_err(py_err)?;
     }
     Ok(())
 }

@@ -36,7 +36,8 @@ impl FileStore {
         guarded(py, || {
             let mut o = StoreOptions::default();
             each(options, |name, v| o.set_file(PY, name, v))?;
-            Ok(FileStore(Arc::new(o.file(path))))
+            let store = o.file(path).map_err(|e| to_pyerr(py, &e))?;
+            Ok(FileStore(Arc::new(store)))
         })
     }
 }

@@ -80,3 +80,25 @@ def test_error_fields_and_codes(server):
     assert raised.value.retry_after is None and raised.value.status == 400
     assert _native._error_codes() == SURFACE["error_codes"]
     assert set(_error_classes._BY_CODE) == set(SURFACE["error_codes"])
+
+
+def test_headers_take_any_mapping_and_a_path_like_raises_its_own_error(server):
+    import types
+
+    scope = "py-mapping"
+    headers = types.MappingProxyType({"X-Extra": "on"})
+    client = oar.Client(f"{server.url}/{scope}/ok/token", headers=headers)
+    client.refresh("app", "secret-app", f"seed-{scope}")
+    assert server.stats(scope)["last"]["x-extra"] == "on"
+
+    class Broken:
+        def __fspath__(self):
+            raise LookupError("from __fspath__")
+
+    import os
+
+    os.PathLike.register(Broken)
+    with pytest.raises(LookupError):
+        oar.Client("https://a.example/token", ca_file=Broken())
+    with pytest.raises(oar.InvalidInputError):
+        oar.FileStore("/tmp/a\0b")

@@ -194,7 +194,7 @@ impl ClientOptions {
         OptionInfo::new("client_auth", Kind::Choice(&["basic", "post"]), "\"basic\" (default, HTTP Basic) or \"post\" (credentials in the body; not with the Gusto preset).").only(Preset::NotGusto),
         OptionInfo::new("timeout", Kind::Duration, "Deadline for a whole refresh, retries included (default 30 s; more than 0, at most a year)."),
         OptionInfo::new("connect_timeout", Kind::Duration, "Deadline for opening a connection (default 10 s; more than 0, at most a year)."),
-        OptionInfo::new("max_retries", Kind::Count, "Retries after the first attempt, only where safe (default 2; 0 disables retries)."),
+        OptionInfo::new("max_retries", Kind::Count, "Retries after the first attempt, only where safe (default 2; 0 disables retries; at most 20)."),
         OptionInfo::new("retry_unknown_outcome", Kind::Bool, "Also retry when the refresh token may have been consumed: only for servers that forgive a resent token (default false; true with the Gusto preset)."),
         OptionInfo::new("initial_backoff", Kind::Duration, "First wait between attempts, doubled each retry, with jitter (default 200 ms)."),
         OptionInfo::new("max_backoff", Kind::Duration, "Longest wait between attempts, and the longest Retry-After honoured (default 10 s)."),
@@ -253,6 +253,11 @@ impl ClientOptions {
                     ("connect_timeout", Checked::Duration(v)) => {
                         self.connect_timeout = options::positive(name, v)?
                     }
+                    ("max_retries", Checked::Count(v)) if v > MAX_RETRIES => {
+                        return Err(Error::invalid_input(format!(
+                            "{name} must be at most {MAX_RETRIES}"
+                        )))
+                    }
                     ("max_retries", Checked::Count(v)) => self.max_retries = v,
                     ("retry_unknown_outcome", Checked::Bool(v)) => {
                         self.retry_unknown_outcome = Some(v)
@@ -284,6 +289,10 @@ impl ClientOptions {
 /// Builds a [`Client`]; every option has a safe default. The fluent form of [`ClientOptions`].
 #[derive(Clone, Debug)]
 pub struct ClientBuilder(ClientOptions);
+
+/// The most retries a client may make: more is a mistake (C's old `-1` for "default" reads as
+/// 4,294,967,295), and the deadline ends them long before.
+const MAX_RETRIES: u32 = 20;
 
 /// Gusto's API version header (lower case, as `HeaderName` holds it).
 const GUSTO_API_VERSION: &str = "x-gusto-api-version";
@@ -462,6 +471,11 @@ impl ClientBuilder {
         if host.is_empty() {
             return Err(Error::invalid_input("the token URL has no host"));
         }
+        if o.max_retries > MAX_RETRIES {
+            return Err(Error::invalid_input(format!(
+                "max_retries must be at most {MAX_RETRIES}"
+            )));
+        }
         checked_timeout("timeout", o.timeout)?;
         checked_timeout("connect_timeout", o.connect_timeout)?;
         checked_duration("initial_backoff", retry.initial_backoff)?;
@@ -471,11 +485,20 @@ impl ClientBuilder {
 
         let mut headers = Vec::with_capacity(o.headers.len());
         for (name, value) in &o.headers {
+            // Not quoted: a name and value swapped by mistake would put the value here.
             let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::invalid_input(format!("invalid header name {name:?}")))?;
-            if OWN_HEADERS.contains(&name.as_str()) {
+                .map_err(|_| Error::invalid_input("an extra header has an invalid name"))?;
+            if OWN_HEADERS.contains(&name.as_str()) || name == "user-agent" {
                 return Err(Error::invalid_input(format!(
-                    "header {name} is set by the client and cannot be replaced"
+                    "header {name} is set by the client and cannot be replaced (user_agent sets the User-Agent)"
+                )));
+            }
+            if headers
+                .iter()
+                .any(|(seen, _): &(HeaderName, HeaderValue)| *seen == name)
+            {
+                return Err(Error::invalid_input(format!(
+                    "header {name} is given twice"
                 )));
             }
             let mut value = HeaderValue::from_str(value.expose())

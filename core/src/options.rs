@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::limits::{checked_fraction, duration_from_millis, duration_from_secs};
 use crate::seal::EncryptionKey;
+use zeroize::Zeroize;
 
 /// A language that exposes the library, for naming options, error fields and units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,9 +211,18 @@ pub(crate) fn set(
         (Kind::Pairs, Value::Pairs(p)) => Checked::Pairs(p),
         (Kind::Pairs, _) => return Err(wrong("a map of names to strings")),
         (Kind::Key, v) => {
+            // The caller's copy of the key is wiped once parsed.
             let key = match v {
-                Value::Bytes(b) => EncryptionKey::from_bytes(&b),
-                Value::Text(t) => EncryptionKey::parse(&t),
+                Value::Bytes(mut b) => {
+                    let key = EncryptionKey::from_bytes(&b);
+                    b.zeroize();
+                    key
+                }
+                Value::Text(mut t) => {
+                    let key = EncryptionKey::parse(&t);
+                    t.zeroize();
+                    key
+                }
                 _ => Err(Error::invalid_input("")),
             };
             Checked::Key(Box::new(key.map_err(|_| {

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use oauth_refresh::{
-    Client, ErrorCode, RefreshGrantType, RefreshTokenRequest, RefreshTokenState,
-    SystemAccessTokenRequest,
+    Client, ErrorCode, GustoEnvironment, RefreshGrantType, RefreshTokenRequest, RefreshTokenState,
+    StoreOptions, SystemAccessTokenRequest,
 };
 use token_server::TokenServer;
 
@@ -156,6 +156,39 @@ fn the_token_url_and_options_are_checked() {
     std::fs::write(&not_pem, "hello").unwrap();
     assert_eq!(refused(https().ca_file(&not_pem)), ErrorCode::InvalidInput);
     std::fs::remove_file(not_pem).unwrap();
+}
+
+#[test]
+fn conflicting_headers_and_absurd_retries_are_refused() {
+    let https = || Client::builder("https://auth.example.com/token");
+    let message = |b: oauth_refresh::ClientBuilder| b.build().unwrap_err().message().to_owned();
+    // Two values for one header: which one the server would use is not ours to guess.
+    assert!(message(https().header("X-Extra", "a").header("x-extra", "b")).contains("given twice"));
+    let gusto = || Client::gusto(GustoEnvironment::Demo);
+    assert!(message(
+        gusto()
+            .gusto_api_version("1")
+            .header("X-Gusto-API-Version", "2")
+    )
+    .contains("given twice"));
+    assert!(message(https().header("User-Agent", "x")).contains("user_agent"));
+    // A header name is never quoted: a name and value swapped would show the value.
+    let swapped = message(https().header("sk-live-0123456789 secret", "X-Api-Key"));
+    assert!(!swapped.contains("sk-live"), "{swapped}");
+    // C's old `-1` for "the default" as an unsigned count.
+    assert!(message(https().max_retries(u32::MAX)).contains("at most 20"));
+    assert!(https().max_retries(20).build().is_ok());
+}
+
+#[test]
+fn a_file_store_path_no_file_could_have_is_refused() {
+    for path in ["", "/tmp/a\0b"] {
+        let Err(err) = StoreOptions::default().file(path) else {
+            panic!("{path:?} was accepted");
+        };
+        assert_eq!(err.code(), ErrorCode::InvalidInput, "{path:?}");
+    }
+    assert!(StoreOptions::default().file("/tmp/token.json").is_ok());
 }
 
 #[test]

@@ -85,13 +85,13 @@ class TlsError(OAuthRefreshError):
 
 
 class InvalidResponseError(OAuthRefreshError):
-    """A 2xx answer that is not a valid token; salvaged_refresh_token may hold a new refresh token: store it."""
+    """A 2xx answer that is not a valid token; the error's salvaged refresh token, if any, is the new one: store it."""
 
     code = "invalid_response"
 
 
 class StoreFailedError(OAuthRefreshError):
-    """The token store could not be read or written; after a refresh, token holds the new token: store it."""
+    """The token store could not be read or written; after a refresh, the error carries the new token: store it."""
 
     code = "store_failed"
 

@@ -21,7 +21,7 @@ class ClientOptions(TypedDict, total=False):
     """Deadline for opening a connection (default 10 s; more than 0, at most a year). In seconds."""
 
     max_retries: int
-    """Retries after the first attempt, only where safe (default 2; 0 disables retries)."""
+    """Retries after the first attempt, only where safe (default 2; 0 disables retries; at most 20)."""
 
     retry_unknown_outcome: bool
     """Also retry when the refresh token may have been consumed: only for servers that forgive a resent token (default false; true with the Gusto preset)."""
@@ -64,7 +64,7 @@ class GustoOptions(TypedDict, total=False):
     """Deadline for opening a connection (default 10 s; more than 0, at most a year). In seconds."""
 
     max_retries: int
-    """Retries after the first attempt, only where safe (default 2; 0 disables retries)."""
+    """Retries after the first attempt, only where safe (default 2; 0 disables retries; at most 20)."""
 
     retry_unknown_outcome: bool
     """Also retry when the refresh token may have been consumed: only for servers that forgive a resent token (default false; true with the Gusto preset)."""

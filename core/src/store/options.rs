@@ -77,13 +77,20 @@ impl StoreOptions {
         })
     }
 
-    /// A file store at `path` with these options.
-    pub fn file(self, path: impl Into<PathBuf>) -> FileStore {
+    /// A file store at `path` with these options; `invalid_input` for an empty path or one
+    /// holding a NUL byte (no file could have that name).
+    pub fn file(self, path: impl Into<PathBuf>) -> Result<FileStore, Error> {
+        let path = path.into();
+        if path.as_os_str().is_empty() || path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::invalid_input(
+                "a FileStore path must be a non-empty file name without NUL bytes",
+            ));
+        }
         let store = FileStore::new(path);
-        match self.encryption_key {
+        Ok(match self.encryption_key {
             Some(key) => store.with_encryption(key),
             None => store,
-        }
+        })
     }
 
     /// A Redis store for `account` at `url` with these options.

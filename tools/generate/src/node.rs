@@ -35,7 +35,7 @@ pub fn types() -> String {
         },
         Options {
             name: "TokenManagerSettings",
-            call: "`new TokenManager(options)`, besides `client`, `store` and `onRefresh`",
+            call: "`new TokenManager(client, options, store?)`, besides `onRefresh`",
             table: ManagerConfig::OPTIONS,
             preset: Preset::Any,
             arguments: &[],
