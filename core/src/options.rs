@@ -370,9 +370,11 @@ mod tests {
             .contains("one of [\"form\", \"json\"]"));
         assert!(refused(&mut o, "headers", Value::Other).contains("a map"));
         assert!(refused(&mut o, "proxyFromEnv", Value::Number(1.0)).contains("true or false"));
-        o.set(Face::Node, "maxRetries", Value::Number(f64::from(u32::MAX)))
-            .unwrap();
-        assert_eq!(o.max_retries, u32::MAX);
+        let most = Value::Number(f64::from(u32::MAX));
+        o.set(Face::Node, "maxIdleConnections", most).unwrap();
+        assert_eq!(o.max_idle_connections, u32::MAX);
+        let many = Value::Number(f64::from(u32::MAX));
+        assert!(refused(&mut o, "maxRetries", many).contains("maxRetries must be at most 20"));
         o.set(Face::Node, "timeoutMs", Value::Number(1500.0))
             .unwrap();
         assert_eq!(o.timeout, std::time::Duration::from_millis(1500));
