@@ -6,7 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::error::type_error;
-use crate::options::own_keys;
+use crate::options::{own_keys, NODE};
 
 /// The seed's `RefreshTokenRequest`, accepted as a plain object. Any other own key with a
 /// string value is sent as an extra parameter under that exact name (`{ audience: 'api' }`
@@ -50,11 +50,14 @@ impl RefreshTokenRequest {
             self.refresh_token,
         );
         if let Some(grant_type) = &self.grant_type {
-            request.grant_type = oauth_refresh::RefreshGrantType::parse(grant_type)?;
+            request.grant_type =
+                oauth_refresh::RefreshGrantType::parse_for(grant_type, "grantType")?;
         }
         request.redirect_uri = self.redirect_uri;
         request.scope = self.scope;
         request.extra = extra;
+        // Checked here too, so that the refusal names the fields as Node spells them.
+        request.validate_for(NODE)?;
         Ok(request)
     }
 }

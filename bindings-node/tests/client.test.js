@@ -196,3 +196,20 @@ test('unknown string keys of a request are sent as extra form parameters, sync a
     child.kill()
   }
 })
+
+test('request refusals name the fields as Node spells them', () => {
+  const client = new Client({ tokenUrl: 'https://a.example/token' })
+  const refusal = (request) => {
+    try { client.refreshSync(request) } catch (e) { return e }
+    throw new Error('accepted')
+  }
+  const base = { clientId: 'a', clientSecret: 's', refreshToken: 't' }
+  for (const [field, says] of [['clientId', 'clientId is empty'], ['refreshToken', 'refreshToken is empty'],
+    ['scope', 'scope is empty'], ['redirectUri', 'redirectUri is empty']]) {
+    const e = refusal({ ...base, [field]: '' })
+    assert.equal(e.code, 'INVALID_INPUT')
+    assert.ok(e.message.includes(says), e.message)
+  }
+  const e = refusal({ ...base, grantType: 'password' })
+  assert.ok(e.code === 'INVALID_INPUT' && e.message.includes('grantType must be'), e.message)
+})

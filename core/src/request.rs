@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::options::{Face, Kind};
 use crate::secret::Secret;
 
 /// The refresh-token grant, with the field names of Gusto's `RefreshTokenRequest`.
@@ -50,11 +51,16 @@ pub enum RefreshGrantType {
 impl RefreshGrantType {
     /// Checks a grant type given as text (from a binding): only `refresh_token` passes.
     pub fn parse(value: &str) -> Result<Self, Error> {
+        Self::parse_for(value, "grant_type")
+    }
+
+    /// [`parse`](Self::parse), naming the field `shown` (as the caller's language spells it).
+    pub fn parse_for(value: &str, shown: &str) -> Result<Self, Error> {
         match value {
             "refresh_token" => Ok(RefreshGrantType::RefreshToken),
-            _ => Err(Error::invalid_input(
-                "grant_type must be \"refresh_token\" for a refresh request",
-            )),
+            _ => Err(Error::invalid_input(format!(
+                "{shown} must be \"refresh_token\" for a refresh request"
+            ))),
         }
     }
 }
@@ -129,14 +135,24 @@ impl RefreshTokenRequest {
 
     /// Refuses what no server could accept, before any I/O.
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        check_field("client_id", &self.client_id)?;
-        check_field("client_secret", self.client_secret.expose())?;
-        check_field("refresh_token", self.refresh_token.expose())?;
+        self.validate_as(str::to_owned)
+    }
+
+    /// [`validate`](Self::validate), naming each field as `face` spells it: a binding calls
+    /// it while converting a request, so that its caller reads `clientId is empty`.
+    pub fn validate_for(&self, face: Face) -> Result<(), Error> {
+        self.validate_as(|name| face.name(name, Kind::Text))
+    }
+
+    fn validate_as(&self, shown: impl Fn(&str) -> String) -> Result<(), Error> {
+        check_field(&shown("client_id"), &self.client_id)?;
+        check_field(&shown("client_secret"), self.client_secret.expose())?;
+        check_field(&shown("refresh_token"), self.refresh_token.expose())?;
         if let Some(uri) = &self.redirect_uri {
-            check_field("redirect_uri", uri)?;
+            check_field(&shown("redirect_uri"), uri)?;
         }
         if let Some(scope) = &self.scope {
-            check_field("scope", scope)?;
+            check_field(&shown("scope"), scope)?;
         }
         for (name, value) in &self.extra {
             check_extra(name, value)?;
