@@ -118,6 +118,14 @@ pub unsafe fn text(ptr: *const c_char, name: &str) -> Result<Value, Refusal> {
     Ok(unsafe { opt_str(ptr, name) }?.map_or(Value::Null, |s| Value::Text(s.to_owned())))
 }
 
+/// A required C string option: NULL is `NULL_ARGUMENT`, as for every entry point.
+///
+/// # Safety
+/// `ptr` is NULL or a valid C string.
+pub unsafe fn required_text(ptr: *const c_char, name: &str) -> Result<Value, Refusal> {
+    Ok(Value::Text(unsafe { req_str(ptr, name) }?.to_owned()))
+}
+
 /// Hands each `(name, value)` (C spelling) to the core's `set`, stopping at the first refusal.
 pub fn set_each<const N: usize>(
     values: [(&str, Value); N],

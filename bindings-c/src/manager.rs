@@ -10,7 +10,7 @@ use oauth::{ManagerConfig, ManagerOptions, TokenStore};
 use crate::client::{deliver, oauth_refresh_client};
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
 use crate::ffi::{
-    boundary, guard, millis, req_str, secret_c_string, set_each, text, Refusal, Sends, C,
+    boundary, guard, millis, required_text, secret_c_string, set_each, text, Refusal, Sends, C,
 };
 use crate::store::oauth_refresh_store;
 use crate::token::oauth_refresh_token;
@@ -90,11 +90,6 @@ impl Hook {
     }
 }
 
-/// A required string (already checked non-NULL) as an option value.
-fn required(text: &str) -> Value {
-    Value::Text(text.to_owned())
-}
-
 /// Options with every default, taken from the core (fill in `client_id` and
 /// `client_secret`).
 #[no_mangle]
@@ -143,15 +138,12 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
             return Err(Refusal::null("manager_out").into());
         }
         let values = [
-            // Required: NULL is C's NULL_ARGUMENT, as for every entry point.
-            (
-                "client_id",
-                required(unsafe { req_str(o.client_id, "options->client_id") }?),
-            ),
-            (
-                "client_secret",
-                required(unsafe { req_str(o.client_secret, "options->client_secret") }?),
-            ),
+            ("client_id", unsafe {
+                required_text(o.client_id, "options->client_id")
+            }?),
+            ("client_secret", unsafe {
+                required_text(o.client_secret, "options->client_secret")
+            }?),
             ("refresh_token", unsafe {
                 text(o.refresh_token, "refresh_token")
             }?),

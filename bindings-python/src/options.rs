@@ -51,10 +51,12 @@ pub fn each(
     kwargs: Option<&Bound<'_, PyDict>>,
     mut set: impl FnMut(&str, Value) -> Result<(), Error>,
 ) -> PyResult<()> {
-    let py_err = |e: Error| Python::attach(|py| crate::error::to_pyerr(py, &e));
-    for (name, v) in kwargs.into_iter().flatten() {
+    let Some(kwargs) = kwargs else {
+        return Ok(());
+    };
+    for (name, v) in kwargs {
         let name: String = name.extract()?;
-        set(&name, value(&v)?).map_err(py_err)?;
+        set(&name, value(&v)?).map_err(|e| crate::error::to_pyerr(kwargs.py(), &e))?;
     }
     Ok(())
 }

@@ -225,7 +225,7 @@ impl ClientOptions {
     /// Whether unknown outcomes are retried: as set, else only with the Gusto preset
     /// (Gusto revokes the old refresh token only when the new access token is first used,
     /// so a lost response may be retried there).
-    pub fn retries_unknown_outcome(&self) -> bool {
+    fn retries_unknown_outcome(&self) -> bool {
         self.retry_unknown_outcome.unwrap_or(self.gusto.is_some())
     }
 
@@ -402,11 +402,6 @@ impl ClientBuilder {
     pub fn max_idle_connections(mut self, connections: u32) -> Self {
         self.0.max_idle_connections = connections;
         self
-    }
-
-    /// The options this builder holds.
-    pub fn options(self) -> ClientOptions {
-        self.0
     }
 
     /// Checks every option and builds the client. No I/O happens here except reading

@@ -39,6 +39,14 @@ impl Face {
         }
     }
 
+    /// The unit this face gives durations in.
+    fn unit(self) -> &'static str {
+        match self {
+            Face::Python => "seconds",
+            Face::Node | Face::C => "milliseconds",
+        }
+    }
+
     fn duration(self, name: &str, number: f64) -> Result<Duration, Error> {
         match self {
             Face::Python => duration_from_secs(name, number),
@@ -210,28 +218,24 @@ pub(crate) fn set(
         (Kind::Choice(words), _) => return Err(wrong(&format!("one of {words:?}"))),
         (Kind::Pairs, Value::Pairs(p)) => Checked::Pairs(p),
         (Kind::Pairs, _) => return Err(wrong("a map of names to strings")),
-        (Kind::Key, v) => {
-            // The caller's copy of the key is wiped once parsed.
-            let key = match v {
-                Value::Bytes(mut b) => {
-                    let key = EncryptionKey::from_bytes(&b);
-                    b.zeroize();
-                    key
-                }
-                Value::Text(mut t) => {
-                    let key = EncryptionKey::parse(&t);
-                    t.zeroize();
-                    key
-                }
-                _ => Err(Error::invalid_input("")),
-            };
-            Checked::Key(Box::new(key.map_err(|_| {
-                wrong("32 bytes, or 64 hex digits or the base64 of 32 bytes")
-            })?))
+        // The caller's copy of a key is wiped once parsed.
+        (Kind::Key, Value::Bytes(mut b)) => {
+            let key = EncryptionKey::from_bytes(&b);
+            b.zeroize();
+            Checked::Key(Box::new(key.map_err(|_| wrong(KEY))?))
         }
+        (Kind::Key, Value::Text(mut t)) => {
+            let key = EncryptionKey::parse(&t);
+            t.zeroize();
+            Checked::Key(Box::new(key.map_err(|_| wrong(KEY))?))
+        }
+        (Kind::Key, _) => return Err(wrong(KEY)),
     };
     apply(info.name, checked)
 }
+
+/// What an encryption key may be, for its refusals.
+const KEY: &str = "32 bytes, or 64 hex digits or the base64 of 32 bytes";
 
 /// `unknown option`, with the face's spelling when the caller used another face's.
 fn unknown(table: &[OptionInfo], what: &str, face: Face, name: &str) -> Error {
@@ -245,10 +249,9 @@ fn unknown(table: &[OptionInfo], what: &str, face: Face, name: &str) -> Error {
         Some(o) => Error::invalid_input(format!(
             "unknown {what} option {name:?}: here it is {:?}{}",
             face.name(o.name, o.kind),
-            match (o.kind, face) {
-                (Kind::Duration, Face::Python) => " (seconds)",
-                (Kind::Duration, _) => " (milliseconds)",
-                _ => "",
+            match o.kind {
+                Kind::Duration => format!(" ({})", face.unit()),
+                _ => String::new(),
             }
         )),
         None => Error::invalid_input(format!("unknown {what} option {name:?}")),

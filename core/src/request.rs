@@ -144,15 +144,19 @@ impl RefreshTokenRequest {
         self.validate_as(|name| face.name(name, Kind::Text))
     }
 
+    /// `shown` spells a field's name; called only for the one refused.
     fn validate_as(&self, shown: impl Fn(&str) -> String) -> Result<(), Error> {
-        check_field(&shown("client_id"), &self.client_id)?;
-        check_field(&shown("client_secret"), self.client_secret.expose())?;
-        check_field(&shown("refresh_token"), self.refresh_token.expose())?;
-        if let Some(uri) = &self.redirect_uri {
-            check_field(&shown("redirect_uri"), uri)?;
-        }
-        if let Some(scope) = &self.scope {
-            check_field(&shown("scope"), scope)?;
+        let fields = [
+            ("client_id", Some(self.client_id.as_str())),
+            ("client_secret", Some(self.client_secret.expose())),
+            ("refresh_token", Some(self.refresh_token.expose())),
+            ("redirect_uri", self.redirect_uri.as_deref()),
+            ("scope", self.scope.as_deref()),
+        ];
+        for (name, value) in fields {
+            if let Some(problem) = value.and_then(field_problem) {
+                return Err(Error::invalid_input(format!("{} {problem}", shown(name))));
+            }
         }
         for (name, value) in &self.extra {
             check_extra(name, value)?;
@@ -216,13 +220,21 @@ fn check_extra(name: &str, value: &str) -> Result<(), Error> {
 
 /// Empty and NUL-containing values are caller bugs; the message names the field, never its value.
 pub(crate) fn check_field(name: &str, value: &str) -> Result<(), Error> {
+    match field_problem(value) {
+        Some(problem) => Err(Error::invalid_input(format!("{name} {problem}"))),
+        None => Ok(()),
+    }
+}
+
+/// Why no server could accept `value` as a field, if it could not.
+fn field_problem(value: &str) -> Option<&'static str> {
     if value.is_empty() {
-        return Err(Error::invalid_input(format!("{name} is empty")));
+        Some("is empty")
+    } else if value.contains('\0') {
+        Some("contains a NUL byte")
+    } else {
+        None
     }
-    if value.contains('\0') {
-        return Err(Error::invalid_input(format!("{name} contains a NUL byte")));
-    }
-    Ok(())
 }
 
 impl fmt::Debug for RefreshTokenRequest {
