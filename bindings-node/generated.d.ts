@@ -133,13 +133,49 @@ export interface TokenManagerSettings {
   refreshWithoutStore?: boolean
 }
 
+/** The options of `new AccountTokens(client, options, store?)`, besides `onEvent`. */
+export interface AccountTokensSettings {
+  /** Your client ID (required). */
+  clientId: string
+  /** Your client secret. */
+  clientSecret: string
+  /** Sent with every refresh, if set. */
+  scope?: string
+  /** Sent with every refresh, if set (Gusto asks for it). */
+  redirectUri?: string
+  /** Refresh when less than this fraction of the lifetime is left (default 0.1). */
+  refreshFraction?: number
+  /** ... but never later than this before expiry (default 30 s). In milliseconds. */
+  minWindowMs?: number
+  /** Up to this fraction of the window is added at random, so that managers do not refresh in lockstep (default 0.1). */
+  jitter?: number
+  /** The lifetime assumed for a token without expires_in (default 1 h). In milliseconds. */
+  defaultLifetimeMs?: number
+  /** How long a caller whose token has expired waits for another process's refresh (default 30 s). In milliseconds. */
+  leaseWaitMs?: number
+  /** How long a refresher that died keeps the lease in Redis (default 10 s; at least 100 ms). In milliseconds. */
+  leaseTtlMs?: number
+  /** When the store cannot be reached and the token has expired, refresh without the lease (default false: only for a single host). */
+  refreshWithoutStore?: boolean
+  /** Accounts kept in memory at most (default 10000; at least 1): the idlest are dropped beyond it and loaded again from the store. */
+  maxCachedAccounts?: number
+  /** Refresh every account before it is due, on a background thread, so that callers never wait (default false). */
+  refreshAhead?: boolean
+  /** Refresh-ahead refreshes in flight at once, at most (default 4; at least 1). */
+  maxConcurrentRefreshes?: number
+  /** Refresh-ahead requests per minute to the token endpoint, at most (default 0: no limit). */
+  requestsPerMinute?: number
+  /** Refresh-ahead also refreshes a grant this long after it was issued, for servers that expire unused refresh tokens (default 0: never). In milliseconds. */
+  keepAliveMs?: number
+}
+
 /** The options of `new FileStore(path, options)`. */
 export interface FileStoreOptions {
   /** Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes. */
   encryptionKey?: string | Uint8Array
 }
 
-/** The options of `new RedisStore(options)`, besides `url` and `account`. */
+/** The options of `new RedisStore(options)`, besides `url` and `account` (omitted: every account, for AccountTokens). */
 export interface RedisStoreSettings {
   /** Key prefix (default "oauth-refresh"); may not contain { or }. */
   prefix?: string

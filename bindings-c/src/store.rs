@@ -132,7 +132,7 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
         }
         let account = unsafe { req_str(o.account, "options->account") }?;
         let store = unsafe { options_of(o, true) }?
-            .redis(url, account)
+            .redis(url, Some(account))
             .map_err(|e| Box::from(&e))?;
         unsafe { put(store_out, Arc::new(store)) };
         Ok(())

@@ -94,7 +94,7 @@ impl RedisStore {
             store.set_redis(NODE, name, v)
         })?;
         let store = store
-            .redis(&o.url, &o.account)
+            .redis(&o.url, Some(&o.account))
             .map_err(|e| to_js_error(&env, &e))?;
         Ok(RedisStore(Arc::new(store)))
     }

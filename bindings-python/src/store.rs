@@ -61,7 +61,7 @@ impl RedisStore {
         guarded(py, || {
             let mut o = StoreOptions::default();
             each(options, |name, v| o.set_redis(PY, name, v))?;
-            let store = o.redis(url, account).map_err(|e| to_pyerr(py, &e))?;
+            let store = o.redis(url, Some(account)).map_err(|e| to_pyerr(py, &e))?;
             Ok(RedisStore(Arc::new(store)))
         })
     }

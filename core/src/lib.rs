@@ -14,6 +14,7 @@
 //! Every failure is an [`Error`] whose [`RefreshTokenState`] says whether the refresh
 //! token that was sent is still good.
 
+mod accounts;
 mod classify;
 #[cfg(test)]
 mod classify_props;
@@ -35,6 +36,10 @@ mod time;
 mod token;
 mod wire;
 
+pub use accounts::{
+    check_account, AccountEvent, AccountOptions, AccountStats, AccountTokens, AccountsConfig,
+    EventKind, Health, HealthStatus, MAX_ACCOUNT_LEN,
+};
 pub use client::{Client, ClientAuth, ClientBuilder, ClientOptions, GustoEnvironment, RetryPolicy};
 pub use encode::BodyEncoding;
 pub use error::{Error, ErrorCode, Field, RefreshTokenState};
@@ -44,5 +49,8 @@ pub use seal::EncryptionKey;
 pub use secret::Secret;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
-pub use store::{FileStore, Lease, Leased, MemoryStore, StoreOptions, TokenStore};
+pub use store::{
+    account_file_name, AccountStore, FileStore, Lease, Leased, MemoryStore, StoreOptions,
+    TokenStore,
+};
 pub use token::Token;

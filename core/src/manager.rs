@@ -9,7 +9,7 @@ use arc_swap::ArcSwapOption;
 use crate::client::Client;
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_fraction};
-use crate::options::{self, Checked, Face, Kind, OptionInfo, Value};
+use crate::options::{self, Checked, Face, OptionInfo, Value};
 use crate::request::RefreshTokenRequest;
 use crate::secret::Secret;
 use crate::store::{store_error, Leased, MemoryStore, TokenStore};
@@ -97,26 +97,71 @@ pub struct ManagerConfig {
     pub options: ManagerOptions,
 }
 
+/// The manager's options, one constant each: [`ManagerConfig::OPTIONS`] lists them all,
+/// [`AccountsConfig::OPTIONS`](crate::AccountsConfig::OPTIONS) all but `refresh_token`.
+pub(crate) mod option {
+    use crate::options::{Kind, OptionInfo};
+
+    pub const CLIENT_ID: OptionInfo =
+        OptionInfo::new("client_id", Kind::Text, "Your client ID (required).");
+    pub const CLIENT_SECRET: OptionInfo =
+        OptionInfo::new("client_secret", Kind::Text, "Your client secret.");
+    pub const REFRESH_TOKEN: OptionInfo = OptionInfo::new(
+        "refresh_token",
+        Kind::Text,
+        "The refresh token to start from when the store holds none.",
+    );
+    pub const SCOPE: OptionInfo =
+        OptionInfo::new("scope", Kind::Text, "Sent with every refresh, if set.");
+    pub const REDIRECT_URI: OptionInfo = OptionInfo::new(
+        "redirect_uri",
+        Kind::Text,
+        "Sent with every refresh, if set (Gusto asks for it).",
+    );
+    pub const REFRESH_FRACTION: OptionInfo = OptionInfo::new(
+        "refresh_fraction",
+        Kind::Fraction,
+        "Refresh when less than this fraction of the lifetime is left (default 0.1).",
+    );
+    pub const MIN_WINDOW: OptionInfo = OptionInfo::new(
+        "min_window",
+        Kind::Duration,
+        "... but never later than this before expiry (default 30 s).",
+    );
+    pub const JITTER: OptionInfo = OptionInfo::new("jitter", Kind::Fraction, "Up to this fraction of the window is added at random, so that managers do not refresh in lockstep (default 0.1).");
+    pub const DEFAULT_LIFETIME: OptionInfo = OptionInfo::new(
+        "default_lifetime",
+        Kind::Duration,
+        "The lifetime assumed for a token without expires_in (default 1 h).",
+    );
+    pub const LEASE_WAIT: OptionInfo = OptionInfo::new("lease_wait", Kind::Duration, "How long a caller whose token has expired waits for another process's refresh (default 30 s).");
+    pub const LEASE_TTL: OptionInfo = OptionInfo::new(
+        "lease_ttl",
+        Kind::Duration,
+        "How long a refresher that died keeps the lease in Redis (default 10 s; at least 100 ms).",
+    );
+    pub const REFRESH_WITHOUT_STORE: OptionInfo = OptionInfo::new("refresh_without_store", Kind::Bool, "When the store cannot be reached and the token has expired, refresh without the lease (default false: only for a single host).");
+}
+
 impl ManagerConfig {
     /// Every option a face can set, in the order the docs list them.
     pub const OPTIONS: &'static [OptionInfo] = &[
-        OptionInfo::new("client_id", Kind::Text, "Your client ID (required)."),
-        OptionInfo::new("client_secret", Kind::Text, "Your client secret."),
-        OptionInfo::new("refresh_token", Kind::Text, "The refresh token to start from when the store holds none."),
-        OptionInfo::new("scope", Kind::Text, "Sent with every refresh, if set."),
-        OptionInfo::new("redirect_uri", Kind::Text, "Sent with every refresh, if set (Gusto asks for it)."),
-        OptionInfo::new("refresh_fraction", Kind::Fraction, "Refresh when less than this fraction of the lifetime is left (default 0.1)."),
-        OptionInfo::new("min_window", Kind::Duration, "... but never later than this before expiry (default 30 s)."),
-        OptionInfo::new("jitter", Kind::Fraction, "Up to this fraction of the window is added at random, so that managers do not refresh in lockstep (default 0.1)."),
-        OptionInfo::new("default_lifetime", Kind::Duration, "The lifetime assumed for a token without expires_in (default 1 h)."),
-        OptionInfo::new("lease_wait", Kind::Duration, "How long a caller whose token has expired waits for another process's refresh (default 30 s)."),
-        OptionInfo::new("lease_ttl", Kind::Duration, "How long a refresher that died keeps the lease in Redis (default 10 s; at least 100 ms)."),
-        OptionInfo::new("refresh_without_store", Kind::Bool, "When the store cannot be reached and the token has expired, refresh without the lease (default false: only for a single host)."),
+        option::CLIENT_ID,
+        option::CLIENT_SECRET,
+        option::REFRESH_TOKEN,
+        option::SCOPE,
+        option::REDIRECT_URI,
+        option::REFRESH_FRACTION,
+        option::MIN_WINDOW,
+        option::JITTER,
+        option::DEFAULT_LIFETIME,
+        option::LEASE_WAIT,
+        option::LEASE_TTL,
+        option::REFRESH_WITHOUT_STORE,
     ];
 
     /// Sets the option `name`, as `face` spells it (see [`ClientOptions::set`](crate::ClientOptions::set)).
     pub fn set(&mut self, face: Face, name: &str, value: Value) -> Result<(), Error> {
-        let (c, o) = (&mut self.credentials, &mut self.options);
         options::set(
             Self::OPTIONS,
             "manager",
@@ -124,36 +169,49 @@ impl ManagerConfig {
             name,
             value,
             None,
-            |option, value| {
-                match (option, value) {
-                    ("client_id", Checked::Text(v)) => c.client_id = options::field(name, v)?,
-                    ("client_secret", Checked::Text(v)) => {
-                        c.client_secret = Secret::new(options::field(name, v)?)
-                    }
-                    ("refresh_token", Checked::Text(v)) => {
-                        c.refresh_token = Some(Secret::new(options::field(name, v)?))
-                    }
-                    ("scope", Checked::Text(v)) => c.scope = Some(options::field(name, v)?),
-                    ("redirect_uri", Checked::Text(v)) => {
-                        c.redirect_uri = Some(options::field(name, v)?)
-                    }
-                    ("refresh_fraction", Checked::Fraction(v)) => o.refresh_fraction = v,
-                    ("min_window", Checked::Duration(v)) => o.min_window = v,
-                    ("jitter", Checked::Fraction(v)) => o.jitter = v,
-                    ("default_lifetime", Checked::Duration(v)) => o.default_lifetime = v,
-                    ("lease_wait", Checked::Duration(v)) => o.lease_wait = v,
-                    ("lease_ttl", Checked::Duration(v)) if v < MIN_LEASE_TTL => {
-                        return Err(Error::invalid_input(format!(
-                            "{name} must be at least 100 ms"
-                        )))
-                    }
-                    ("lease_ttl", Checked::Duration(v)) => o.lease_ttl = v,
-                    ("refresh_without_store", Checked::Bool(v)) => o.refresh_without_store = v,
-                    (option, _) => return Err(options::mismatch(option)),
-                }
-                Ok(())
-            },
+            |option, value| self.apply(name, option, value),
         )
+    }
+
+    /// Sets `option` (the core's name; `name` is the face's, for messages) to a checked value.
+    pub(crate) fn apply(&mut self, name: &str, option: &str, value: Checked) -> Result<(), Error> {
+        let (c, o) = (&mut self.credentials, &mut self.options);
+        match (option, value) {
+            ("client_id", Checked::Text(v)) => c.client_id = options::field(name, v)?,
+            ("client_secret", Checked::Text(v)) => {
+                c.client_secret = Secret::new(options::field(name, v)?)
+            }
+            ("refresh_token", Checked::Text(v)) => {
+                c.refresh_token = Some(Secret::new(options::field(name, v)?))
+            }
+            ("scope", Checked::Text(v)) => c.scope = Some(options::field(name, v)?),
+            ("redirect_uri", Checked::Text(v)) => c.redirect_uri = Some(options::field(name, v)?),
+            ("refresh_fraction", Checked::Fraction(v)) => o.refresh_fraction = v,
+            ("min_window", Checked::Duration(v)) => o.min_window = v,
+            ("jitter", Checked::Fraction(v)) => o.jitter = v,
+            ("default_lifetime", Checked::Duration(v)) => o.default_lifetime = v,
+            ("lease_wait", Checked::Duration(v)) => o.lease_wait = v,
+            ("lease_ttl", Checked::Duration(v)) if v < MIN_LEASE_TTL => {
+                return Err(Error::invalid_input(format!(
+                    "{name} must be at least 100 ms"
+                )))
+            }
+            ("lease_ttl", Checked::Duration(v)) => o.lease_ttl = v,
+            ("refresh_without_store", Checked::Bool(v)) => o.refresh_without_store = v,
+            (option, _) => return Err(options::mismatch(option)),
+        }
+        Ok(())
+    }
+
+    /// `invalid_input` unless the client ID and secret are there.
+    pub(crate) fn check_credentials(&self) -> Result<(), Error> {
+        if self.credentials.client_id.is_empty() {
+            return Err(Error::invalid_input("the client ID is required"));
+        }
+        if self.credentials.client_secret.expose().is_empty() {
+            return Err(Error::invalid_input("the client secret is required"));
+        }
+        Ok(())
     }
 
     /// The manager, after checking that the credentials are there and the options in range.
@@ -162,12 +220,7 @@ impl ManagerConfig {
         client: Arc<Client>,
         store: Arc<dyn TokenStore>,
     ) -> Result<TokenManager, Error> {
-        if self.credentials.client_id.is_empty() {
-            return Err(Error::invalid_input("the client ID is required"));
-        }
-        if self.credentials.client_secret.expose().is_empty() {
-            return Err(Error::invalid_input("the client secret is required"));
-        }
+        self.check_credentials()?;
         TokenManager::new(client, self.credentials, store).with_options(self.options)
     }
 }
@@ -256,6 +309,17 @@ pub struct TokenManager {
     refreshes: AtomicU64,
     adoptions: AtomicU64,
     failures: AtomicU64,
+    /// The account this manager serves in an [`AccountTokens`](crate::AccountTokens), for
+    /// its messages.
+    pub(crate) account: Option<String>,
+}
+
+/// When a held token is due, for a scheduler.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Schedule {
+    pub refresh_at: SystemTime,
+    pub expires_at: Option<SystemTime>,
+    pub obtained_at: Option<SystemTime>,
 }
 
 impl TokenManager {
@@ -274,6 +338,7 @@ impl TokenManager {
             refreshes: AtomicU64::new(0),
             adoptions: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            account: None,
         }
     }
 
@@ -300,7 +365,7 @@ impl TokenManager {
     pub fn access_token(&self) -> Result<String, Error> {
         match self.fresh_access_token() {
             Some(access_token) => Ok(access_token),
-            None => self.refresh_slow().map(|t| t.access_token().to_owned()),
+            None => self.refresh_slow(None).map(|t| t.access_token().to_owned()),
         }
     }
 
@@ -308,8 +373,30 @@ impl TokenManager {
     pub fn token(&self) -> Result<Token, Error> {
         match self.fresh(Token::clone) {
             Some(token) => Ok(token),
-            None => self.refresh_slow(),
+            None => self.refresh_slow(None),
         }
+    }
+
+    /// When the held token is due (`None`: no token held yet).
+    pub(crate) fn schedule(&self) -> Option<Schedule> {
+        let current = self.current.load();
+        let entry = current.as_ref()?;
+        let expires_at = entry.token.expires_at();
+        let lifetime = entry.token.expires_in().map(Duration::from_secs);
+        Some(Schedule {
+            refresh_at: entry.refresh_at,
+            expires_at,
+            obtained_at: expires_at
+                .zip(lifetime)
+                .and_then(|(at, life)| at.checked_sub(life)),
+        })
+    }
+
+    /// Refreshes ahead of callers: unless the held token is newer than the one due at
+    /// `seen` (its `refresh_at`), or another refresher holds the lease (then its token is
+    /// adopted later). Never waits for another flight or the lease.
+    pub(crate) fn refresh_ahead(&self, seen: SystemTime) -> Result<Token, Error> {
+        self.refresh_slow(Some(seen))
     }
 
     /// The access token if the one held needs no refresh yet; `None` otherwise. Never
@@ -321,7 +408,7 @@ impl TokenManager {
 
     /// `f` of the held token while it needs no refresh. Takes no lock and no reference
     /// count, and copies only what `f` does.
-    fn fresh<T>(&self, f: impl FnOnce(&Token) -> T) -> Option<T> {
+    pub(crate) fn fresh<T>(&self, f: impl FnOnce(&Token) -> T) -> Option<T> {
         let current = self.current.load();
         let entry = current.as_ref()?;
         (SystemTime::now() < entry.refresh_at).then(|| f(&entry.token))
@@ -346,6 +433,23 @@ impl TokenManager {
                 ..(*entry).clone()
             })));
         }
+    }
+
+    /// Loads the stored token if none is held yet (one read, no lease), so that it can be
+    /// scheduled.
+    pub(crate) fn preload(&self) -> Result<(), Error> {
+        if self.current.load().is_none() {
+            if let Some(stored) = self.store.load()? {
+                self.adopt(stored);
+            }
+        }
+        Ok(())
+    }
+
+    /// The refresh token of the held token, if any.
+    pub(crate) fn held_refresh_token(&self) -> Option<String> {
+        let current = self.current.load();
+        current.as_ref()?.token.refresh_token().map(str::to_owned)
     }
 
     /// Counters since the manager was created.
@@ -403,7 +507,9 @@ impl TokenManager {
         })));
     }
 
-    fn refresh_slow(&self) -> Result<Token, Error> {
+    /// `ahead`: a scheduler's refresh of the token due at that time (see `refresh_ahead`);
+    /// `None`: a caller's, of a token due now.
+    fn refresh_slow(&self, ahead: Option<SystemTime>) -> Result<Token, Error> {
         // Single flight in this process: one caller refreshes; the others keep the current
         // token while it has not actually expired, and otherwise share the refresh's outcome.
         let (flight, leader) = {
@@ -425,17 +531,25 @@ impl TokenManager {
         }
         // The last line of defence: a bug must not leave the waiters hanging, nor unwind
         // into a binding. If it struck mid-refresh, the outcome is unknown.
-        let result = catch_panic(|| true, || self.refresh_led());
+        let result = catch_panic(|| true, || self.refresh_led(ahead));
         flight.finish(&result);
         *lock(&self.flight) = None;
         result
     }
 
     /// The refresh this caller leads: coordinate with other processes, then refresh.
-    fn refresh_led(&self) -> Result<Token, Error> {
-        let current = self.current.load_full();
+    fn refresh_led(&self, ahead: Option<SystemTime>) -> Result<Token, Error> {
+        // Due means: refresh_at not later than this.
+        let due = ahead.unwrap_or_else(SystemTime::now);
+        let mut current = self.current.load_full();
+        if current.is_none() {
+            // First use: a fresh stored token needs no lease (one read, no write).
+            if let Ok(Some(stored)) = self.store.load() {
+                current = Some(self.adopt(stored));
+            }
+        }
         if let Some(entry) = &current {
-            if SystemTime::now() < entry.refresh_at {
+            if due < entry.refresh_at {
                 return Ok(entry.token.clone()); // another flight refreshed just before
             }
         }
@@ -466,7 +580,7 @@ impl TokenManager {
                         self.adoptions.fetch_add(1, Ordering::Relaxed);
                     }
                     let entry = self.adopt(stored.clone());
-                    if SystemTime::now() < entry.refresh_at {
+                    if due < entry.refresh_at {
                         return Ok(entry.token.clone());
                     }
                 }
@@ -475,9 +589,14 @@ impl TokenManager {
             }
             None => {
                 let seed = self.credentials.refresh_token.clone().ok_or_else(|| {
-                    Error::invalid_input(
-                        "the store is empty and no initial refresh token was given",
-                    )
+                    Error::invalid_input(match &self.account {
+                        Some(account) => {
+                            format!("no grant is stored for account {account:?}: add it first")
+                        }
+                        None => {
+                            "the store is empty and no initial refresh token was given".to_owned()
+                        }
+                    })
                 })?;
                 let token = Token::from_refresh_token(seed);
                 self.store.compare_and_swap(None, &token)?;

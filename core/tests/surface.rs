@@ -2,7 +2,10 @@
 //! error code is the one the file (and so every face's suite) expects.
 
 use oauth_refresh::options::{Face, Kind, OptionInfo, Value};
-use oauth_refresh::{ClientOptions, Error, ErrorCode, ManagerConfig, StoreOptions};
+use oauth_refresh::{
+    AccountsConfig, ClientOptions, Error, ErrorCode, EventKind, HealthStatus, ManagerConfig,
+    StoreOptions,
+};
 use serde_json::Value as Json;
 
 fn surface() -> Json {
@@ -47,9 +50,10 @@ fn in_file(section: &Json) -> Vec<(String, String)> {
 #[test]
 fn option_tables_match_the_surface_file() {
     let s = surface();
-    let tables: [(&str, &[OptionInfo]); 4] = [
+    let tables: [(&str, &[OptionInfo]); 5] = [
         ("client", ClientOptions::OPTIONS),
         ("manager", ManagerConfig::OPTIONS),
+        ("accounts", AccountsConfig::OPTIONS),
         ("file_store", StoreOptions::FILE_OPTIONS),
         ("redis_store", StoreOptions::REDIS_OPTIONS),
     ];
@@ -117,6 +121,13 @@ fn every_option_is_settable_in_every_face() {
                 .unwrap_err();
             assert!(err.message().starts_with(&name), "{face:?} {name}: {err}");
         }
+        for o in AccountsConfig::OPTIONS {
+            let name = face.name(o.name, o.kind);
+            let err = AccountsConfig::default()
+                .set(face, &name, Value::Other)
+                .unwrap_err();
+            assert!(err.message().starts_with(&name), "{face:?} {name}: {err}");
+        }
         for o in StoreOptions::REDIS_OPTIONS {
             let name = face.name(o.name, o.kind);
             let err = StoreOptions::default()
@@ -168,6 +179,11 @@ fn every_option_takes_a_value_of_its_kind() {
                 .set(face, &face.name(o.name, o.kind), sample(o.kind))
                 .unwrap();
         }
+        for o in AccountsConfig::OPTIONS {
+            AccountsConfig::default()
+                .set(face, &face.name(o.name, o.kind), sample(o.kind))
+                .unwrap_or_else(|e| panic!("{face:?} {}: {e}", o.name));
+        }
         for o in StoreOptions::REDIS_OPTIONS {
             StoreOptions::default()
                 .set_redis(face, &face.name(o.name, o.kind), sample(o.kind))
@@ -179,4 +195,36 @@ fn every_option_takes_a_value_of_its_kind() {
                 .unwrap();
         }
     }
+}
+
+#[test]
+fn health_statuses_and_event_kinds_match_the_surface_file() {
+    let s = surface();
+    let words = |key: &str| -> Vec<String> {
+        s[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let statuses = [
+        HealthStatus::Ok,
+        HealthStatus::Failing,
+        HealthStatus::NeedsReauthorization,
+    ];
+    assert_eq!(
+        statuses.map(|h| h.as_str().to_owned()).to_vec(),
+        words("health_statuses")
+    );
+    let kinds = [
+        EventKind::Refreshed,
+        EventKind::Failed,
+        EventKind::NeedsReauthorization,
+        EventKind::Recovered,
+    ];
+    assert_eq!(
+        kinds.map(|k| k.as_str().to_owned()).to_vec(),
+        words("event_kinds")
+    );
 }

@@ -125,6 +125,52 @@ class TokenManagerOptions(TypedDict, total=False):
     """When the store cannot be reached and the token has expired, refresh without the lease (default false: only for a single host)."""
 
 
+class AccountTokensOptions(TypedDict, total=False):
+    """The options of ``AccountTokens(client, client_id, client_secret, store=..., **options)``."""
+
+    scope: str
+    """Sent with every refresh, if set."""
+
+    redirect_uri: str
+    """Sent with every refresh, if set (Gusto asks for it)."""
+
+    refresh_fraction: float
+    """Refresh when less than this fraction of the lifetime is left (default 0.1)."""
+
+    min_window: float
+    """... but never later than this before expiry (default 30 s). In seconds."""
+
+    jitter: float
+    """Up to this fraction of the window is added at random, so that managers do not refresh in lockstep (default 0.1)."""
+
+    default_lifetime: float
+    """The lifetime assumed for a token without expires_in (default 1 h). In seconds."""
+
+    lease_wait: float
+    """How long a caller whose token has expired waits for another process's refresh (default 30 s). In seconds."""
+
+    lease_ttl: float
+    """How long a refresher that died keeps the lease in Redis (default 10 s; at least 100 ms). In seconds."""
+
+    refresh_without_store: bool
+    """When the store cannot be reached and the token has expired, refresh without the lease (default false: only for a single host)."""
+
+    max_cached_accounts: int
+    """Accounts kept in memory at most (default 10000; at least 1): the idlest are dropped beyond it and loaded again from the store."""
+
+    refresh_ahead: bool
+    """Refresh every account before it is due, on a background thread, so that callers never wait (default false)."""
+
+    max_concurrent_refreshes: int
+    """Refresh-ahead refreshes in flight at once, at most (default 4; at least 1)."""
+
+    requests_per_minute: int
+    """Refresh-ahead requests per minute to the token endpoint, at most (default 0: no limit)."""
+
+    keep_alive: float
+    """Refresh-ahead also refreshes a grant this long after it was issued, for servers that expire unused refresh tokens (default 0: never). In seconds."""
+
+
 class FileStoreOptions(TypedDict, total=False):
     """The options of ``FileStore(path, **options)``."""
 
@@ -133,7 +179,7 @@ class FileStoreOptions(TypedDict, total=False):
 
 
 class RedisStoreOptions(TypedDict, total=False):
-    """The options of ``RedisStore(url, account=..., **options)``."""
+    """The options of ``RedisStore(url, account=None, **options)``."""
 
     prefix: str
     """Key prefix (default \"oauth-refresh\"); may not contain { or }."""

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{hex, refresh_token_of, store_error, token_from_record, Lease, TokenStore};
+use super::{
+    hex, refresh_token_of, store_error, token_from_record, AccountStore, Lease, TokenStore,
+};
 use crate::error::Error;
 use crate::seal::{maybe_seal, EncryptionKey};
 use crate::secret::Secret;
@@ -30,6 +32,10 @@ use crate::token::Token;
 /// of another name (another account's) it does not open
 /// ([`StoreDecrypt`](crate::ErrorCode::StoreDecrypt)), while a directory of token files can
 /// be moved or restored elsewhere as a whole.
+///
+/// Given to [`AccountTokens`](crate::AccountTokens), `path` is a directory (created, mode
+/// 0700, when missing) holding one such file per account, named `<account>.token` with the
+/// account encoded (see [`account_file_name`]).
 pub struct FileStore {
     path: PathBuf,
     key: Option<EncryptionKey>,
@@ -204,6 +210,109 @@ fn restrict(file: &File) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The file name of `account`'s token in a directory store: `[a-z0-9_-]` as they are, every
+/// other byte as `%XX` (uppercase hex), then `.token`. So every name is one safe path
+/// component (no `/`, no `.` or `..`, no hidden file), two accounts never share a file, even
+/// on a file system that ignores case, and the account can be read back from the name.
+/// `invalid_input` when the encoded account is longer than 200 bytes (file names stop at 255).
+pub fn account_file_name(account: &str) -> Result<String, Error> {
+    let mut name = String::with_capacity(account.len() + 6);
+    for &byte in account.as_bytes() {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => name.push(char::from(byte)),
+            _ => name.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    if account.is_empty() || name.len() > 200 {
+        return Err(Error::invalid_input(
+            "a FileStore account must be 1 to 200 bytes once encoded for a file name",
+        ));
+    }
+    name.push_str(ACCOUNT_SUFFIX);
+    Ok(name)
+}
+
+const ACCOUNT_SUFFIX: &str = ".token";
+
+/// The account a directory store's file name holds (`account_file_name` undone); `None` for
+/// any other file (lock files, temporary files, strangers).
+fn account_of_file_name(name: &str) -> Option<String> {
+    let encoded = name.strip_suffix(ACCOUNT_SUFFIX)?;
+    let mut account = Vec::with_capacity(encoded.len());
+    let mut bytes = encoded.bytes();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => account.push(byte),
+            b'%' => {
+                let pair = [bytes.next()?, bytes.next()?];
+                let pair = std::str::from_utf8(&pair).ok()?;
+                if pair.bytes().any(|b| b.is_ascii_lowercase()) {
+                    return None;
+                }
+                account.push(u8::from_str_radix(pair, 16).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    let account = String::from_utf8(account).ok()?;
+    // Only names this store writes: the encoding is unique.
+    (account_file_name(&account).ok()? == name).then_some(account)
+}
+
+impl AccountStore for FileStore {
+    fn account(&self, account: &str) -> Result<std::sync::Arc<dyn TokenStore>, Error> {
+        let name = account_file_name(account)?;
+        if !self.path.is_dir() {
+            create_private_dir(&self.path)?;
+        }
+        Ok(std::sync::Arc::new(FileStore {
+            path: self.path.join(name),
+            key: self.key.clone(),
+        }))
+    }
+
+    fn accounts(&self) -> Result<Vec<String>, Error> {
+        let entries = match std::fs::read_dir(&self.path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error("list", &self.path, e)),
+        };
+        let mut accounts = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error("list", &self.path, e))?;
+            if let Some(account) = entry.file_name().to_str().and_then(account_of_file_name) {
+                accounts.push(account);
+            }
+        }
+        accounts.sort_unstable();
+        Ok(accounts)
+    }
+
+    fn remove(&self, account: &str) -> Result<bool, Error> {
+        let path = self.path.join(account_file_name(account)?);
+        // The lock files stay: another process may hold them, and a new file at their name
+        // would let a second refresher in.
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error("remove", &path, e)),
+        }
+    }
+}
+
+fn create_private_dir(path: &Path) -> Result<(), Error> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(path)
+        .map_err(|e| io_error("create the directory", path, e))
+}
+
 struct FileLease(#[allow(dead_code)] File);
 
 impl Lease for FileLease {}
@@ -240,5 +349,54 @@ impl TokenStore for FileStore {
                 }
             }
         }
+    }
+}
+
+/// Property tests for account file names; `make fuzz` runs them with many more cases.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::{account_file_name, account_of_file_name};
+
+    proptest! {
+        #[test]
+        fn account_file_names_are_safe_unique_and_read_back(
+            a in any::<String>(), b in any::<String>()
+        ) {
+            match account_file_name(&a) {
+                Ok(name) => {
+                    prop_assert!(!name.contains('/') && !name.starts_with('.'));
+                    prop_assert!(name.len() <= 206 && name.ends_with(".token"));
+                    prop_assert_eq!(account_of_file_name(&name), Some(a.clone()));
+                    if let Ok(other) = account_file_name(&b) {
+                        // Unique even where the file system ignores case.
+                        prop_assert_eq!(name.to_lowercase() == other.to_lowercase(), a == b);
+                    }
+                }
+                Err(_) => prop_assert!(a.is_empty() || a.len() > 66),
+            }
+        }
+
+        #[test]
+        fn only_names_the_store_writes_are_accounts(name in "\\PC{0,20}") {
+            if let Some(account) = account_of_file_name(&name) {
+                prop_assert_eq!(account_file_name(&account).unwrap(), name);
+            }
+        }
+    }
+
+    #[test]
+    fn readable_accounts_stay_readable() {
+        assert_eq!(
+            account_file_name("company-123").unwrap(),
+            "company-123.token"
+        );
+        assert_eq!(
+            account_file_name("../A b").unwrap(),
+            "%2E%2E%2F%41%20b.token"
+        );
+        assert_eq!(account_of_file_name("x.token.lock"), None);
+        assert_eq!(account_of_file_name("%2e.token"), None);
     }
 }

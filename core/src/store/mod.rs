@@ -5,8 +5,9 @@
 //! implement them too: a compare-and-swap keyed on the refresh token that was used, and a
 //! lease that one refresher holds at a time.
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::seal::{unseal, EncryptionKey};
@@ -17,7 +18,7 @@ mod options;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub use file::FileStore;
+pub use file::{account_file_name, FileStore};
 pub use options::StoreOptions;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
@@ -49,6 +50,19 @@ pub trait TokenStore: Send + Sync {
     }
 }
 
+/// A place to keep the tokens of many accounts, for [`AccountTokens`](crate::AccountTokens):
+/// each account's part is a [`TokenStore`] with the same guarantees.
+pub trait AccountStore: Send + Sync {
+    /// The store of `account` (an account id the caller checked is not empty).
+    fn account(&self, account: &str) -> Result<Arc<dyn TokenStore>, Error>;
+
+    /// Every account that has a stored token, sorted.
+    fn accounts(&self) -> Result<Vec<String>, Error>;
+
+    /// Deletes `account`'s token; whether there was one.
+    fn remove(&self, account: &str) -> Result<bool, Error>;
+}
+
 /// A lease with the token stored when it was taken.
 pub type Leased = (Box<dyn Lease>, Option<Token>);
 
@@ -78,10 +92,14 @@ pub(crate) fn refresh_token_of(token: Option<&Token>) -> Option<&str> {
     token.and_then(Token::refresh_token)
 }
 
-/// Keeps the token in this process only (the default).
+/// Keeps the token in this process only (the default); given to
+/// [`AccountTokens`](crate::AccountTokens), every account's token.
 #[derive(Default)]
 pub struct MemoryStore {
     token: Mutex<Option<Token>>,
+    /// Whether the lease is held: managers sharing this store take turns.
+    leased: Arc<(Mutex<bool>, Condvar)>,
+    accounts: Mutex<HashMap<String, Arc<MemoryStore>>>,
 }
 
 impl MemoryStore {
@@ -93,11 +111,11 @@ impl MemoryStore {
 
 impl TokenStore for MemoryStore {
     fn load(&self) -> Result<Option<Token>, Error> {
-        Ok(self.token.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        Ok(lock(&self.token).clone())
     }
 
     fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
-        let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
+        let mut token = lock(&self.token);
         if refresh_token_of(token.as_ref()) != expected {
             return Ok(false);
         }
@@ -105,12 +123,62 @@ impl TokenStore for MemoryStore {
         Ok(true)
     }
 
-    fn lease(&self, _ttl: Duration, _wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
-        // One process: the manager's own single-flight already serializes refreshes.
-        Ok(Some(Box::new(NoLease)))
+    fn lease(&self, _ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
+        // A holder in this process cannot die without the process: no TTL is needed.
+        let (held, released) = &*self.leased;
+        let deadline = Instant::now() + wait.min(crate::limits::MAX_DURATION);
+        let mut held_now = lock(held);
+        while *held_now {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            held_now = released
+                .wait_timeout(held_now, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *held_now = true;
+        Ok(Some(Box::new(MemoryLease(self.leased.clone()))))
     }
 }
 
-struct NoLease;
+impl AccountStore for MemoryStore {
+    fn account(&self, account: &str) -> Result<Arc<dyn TokenStore>, Error> {
+        let mut accounts = lock(&self.accounts);
+        Ok(accounts.entry(account.to_owned()).or_default().clone())
+    }
 
-impl Lease for NoLease {}
+    fn accounts(&self) -> Result<Vec<String>, Error> {
+        let accounts = lock(&self.accounts);
+        let mut held: Vec<String> = accounts
+            .iter()
+            .filter(|(_, store)| lock(&store.token).is_some())
+            .map(|(account, _)| account.clone())
+            .collect();
+        held.sort_unstable();
+        Ok(held)
+    }
+
+    fn remove(&self, account: &str) -> Result<bool, Error> {
+        // The account's store stays (a manager may hold it); only its token goes.
+        let store = lock(&self.accounts).get(account).cloned();
+        Ok(store.is_some_and(|s| lock(&s.token).take().is_some()))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct MemoryLease(Arc<(Mutex<bool>, Condvar)>);
+
+impl Lease for MemoryLease {}
+
+impl Drop for MemoryLease {
+    fn drop(&mut self) {
+        let (held, released) = &*self.0;
+        *lock(held) = false;
+        released.notify_one();
+    }
+}

@@ -93,10 +93,14 @@ impl StoreOptions {
         })
     }
 
-    /// A Redis store for `account` at `url` with these options.
+    /// A Redis store at `url` with these options: for `account`, or (`None`) for every
+    /// account, as [`AccountTokens`](crate::AccountTokens) takes it.
     #[cfg(feature = "redis")]
-    pub fn redis(self, url: &str, account: &str) -> Result<super::RedisStore, Error> {
-        let mut store = super::RedisStore::new(url, account)?;
+    pub fn redis(self, url: &str, account: Option<&str>) -> Result<super::RedisStore, Error> {
+        let mut store = match account {
+            Some(account) => super::RedisStore::new(url, account)?,
+            None => super::RedisStore::for_accounts(url)?,
+        };
         if let Some(prefix) = self.prefix {
             store = store.with_prefix(&prefix)?;
         }

@@ -1,4 +1,6 @@
-//! One token in Redis, shared by the processes of many hosts.
+//! Tokens in Redis, shared by the processes of many hosts: one account's
+//! ([`RedisStore::new`]) or every account's ([`RedisStore::for_accounts`], one connection
+//! for all of them).
 //!
 //! Keys, for prefix `P` and account `A` (made by `keys`):
 //! - `P:{A}:token`, a hash: `token` (the stored JSON, sealed when encrypting), `rt` (the
@@ -23,7 +25,7 @@ use redis::io::tcp::TcpSettings;
 use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
 use sha2::{Digest, Sha256};
 
-use super::{hex, store_error, token_from_record, Lease, Leased, TokenStore};
+use super::{hex, store_error, token_from_record, AccountStore, Lease, Leased, TokenStore};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::seal::{maybe_seal, EncryptionKey};
 use crate::token::Token;
@@ -73,12 +75,20 @@ pub struct RedisStore {
     inner: Arc<Inner>,
 }
 
+/// One account's keys, over the connection every account of the store shares.
 struct Inner {
-    client: redis::Client,
-    connection: Mutex<Option<Connection>>,
+    shared: Arc<Shared>,
+    /// Empty for a store of every account ([`RedisStore::for_accounts`]).
     account: String,
     token_key: String,
     lease_key: String,
+}
+
+/// What every account of one store shares: the connection, the prefix, the key.
+struct Shared {
+    client: redis::Client,
+    connection: Mutex<Option<Connection>>,
+    prefix: String,
     key: Option<EncryptionKey>,
     timeout: Duration,
 }
@@ -115,6 +125,18 @@ impl RedisStore {
     /// when the account is empty.
     pub fn new(url: &str, account: &str) -> Result<Self, Error> {
         let [token_key, lease_key] = keys(Self::DEFAULT_PREFIX, account)?;
+        let mut store = Self::for_accounts(url)?;
+        store.map_inner(|inner| {
+            inner.account = account.to_owned();
+            inner.token_key = token_key;
+            inner.lease_key = lease_key;
+        });
+        Ok(store)
+    }
+
+    /// A store of every account at `url`, for [`AccountTokens`](crate::AccountTokens): one
+    /// connection, shared by all of them. Nothing is connected until first use.
+    pub fn for_accounts(url: &str) -> Result<Self, Error> {
         // The URL may hold a password: never repeat it, nor redis' message quoting it.
         let invalid = |_| Error::invalid_input("the Redis URL is not valid");
         // Every operation is one small request waiting for its answer: send it at once.
@@ -123,47 +145,89 @@ impl RedisStore {
             .map_err(invalid)?
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
         let client = redis::Client::open(info).map_err(invalid)?;
+        let shared = Shared {
+            client,
+            connection: Mutex::new(None),
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            key: None,
+            timeout: RedisStore::DEFAULT_TIMEOUT,
+        };
         Ok(RedisStore {
             inner: Arc::new(Inner {
-                client,
-                connection: Mutex::new(None),
-                account: account.to_owned(),
-                token_key,
-                lease_key,
-                key: None,
-                timeout: RedisStore::DEFAULT_TIMEOUT,
+                shared: Arc::new(shared),
+                account: String::new(),
+                token_key: String::new(),
+                lease_key: String::new(),
             }),
         })
     }
 
     /// Puts the keys under `prefix` instead of the default; `invalid_input` when it is
     /// empty or holds `{` or `}`.
-    pub fn with_prefix(self, prefix: &str) -> Result<Self, Error> {
-        let [token_key, lease_key] = keys(prefix, &self.inner.account)?;
-        Ok(self.map_inner(|inner| {
-            inner.token_key = token_key;
-            inner.lease_key = lease_key;
-        }))
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self, Error> {
+        let [token_key, lease_key] = keys(prefix, self.account_or_placeholder())?;
+        self.map_shared(|shared| shared.prefix = prefix.to_owned());
+        if !self.inner.account.is_empty() {
+            self.map_inner(|inner| {
+                inner.token_key = token_key;
+                inner.lease_key = lease_key;
+            });
+        }
+        Ok(self)
     }
 
     /// Seals the token under `key` before it is written, and opens it when read.
-    pub fn with_encryption(self, key: EncryptionKey) -> Self {
-        self.map_inner(|inner| inner.key = Some(key))
+    pub fn with_encryption(mut self, key: EncryptionKey) -> Self {
+        self.map_shared(|shared| shared.key = Some(key));
+        self
     }
 
     /// How long to wait to connect, and for each answer (default 2 s); `invalid_input` when
     /// zero or above [`MAX_DURATION`](crate::limits::MAX_DURATION).
-    pub fn with_timeout(self, timeout: Duration) -> Result<Self, Error> {
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, Error> {
         crate::limits::checked_timeout("the Redis timeout", timeout)?;
-        Ok(self.map_inner(|inner| inner.timeout = timeout))
+        self.map_shared(|shared| shared.timeout = timeout);
+        Ok(self)
     }
 
-    fn map_inner(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+    /// The account (checking a prefix needs one).
+    fn account_or_placeholder(&self) -> &str {
+        match self.inner.account.as_str() {
+            "" => "-",
+            account => account,
+        }
+    }
+
+    fn map_inner(&mut self, f: impl FnOnce(&mut Inner)) {
         f(Arc::get_mut(&mut self.inner).expect("configured before first use"));
-        self
     }
 
-    /// The key holding the token record (for operators and tests): `P:{A}:token` for
+    fn map_shared(&mut self, f: impl FnOnce(&mut Shared)) {
+        self.map_inner(|inner| {
+            f(Arc::get_mut(&mut inner.shared).expect("configured before first use"))
+        });
+    }
+
+    /// Whether this store holds every account ([`for_accounts`](Self::for_accounts)) rather
+    /// than one.
+    pub fn is_for_accounts(&self) -> bool {
+        self.inner.account.is_empty()
+    }
+
+    /// The store of one account: an error for a store of every account, whose operations
+    /// need an account ([`AccountStore::account`](super::AccountStore::account) gives one).
+    fn one(&self) -> Result<&Inner, Error> {
+        if self.inner.account.is_empty() {
+            return Err(Error::invalid_input(
+                "this RedisStore holds every account: give it to AccountTokens, or create one \
+                 with an account for a TokenManager",
+            ));
+        }
+        Ok(&self.inner)
+    }
+
+    /// The key holding the token record (for operators and tests; empty for a store of
+    /// every account): `P:{A}:token` for
     /// prefix `P` and account `A`, the braces literal (`{A}` is the Redis Cluster hash tag,
     /// shared with [`lease_key`](Self::lease_key)), `A` percent-encoded for `%`, `{`, `}`,
     /// space and every byte outside printable ASCII: prefix `app`, account `acct 1` give
@@ -179,7 +243,7 @@ impl RedisStore {
     }
 }
 
-impl Inner {
+impl Shared {
     /// Runs `op` on the shared connection, connecting first if needed. An operation that
     /// fails because the connection broke is retried once on a new one.
     fn run<T>(
@@ -221,11 +285,17 @@ impl Inner {
             .map_err(|e| redis_error(&e))?;
         Ok(connection)
     }
+}
+
+impl Inner {
+    fn run<T>(&self, op: impl FnMut(&mut Connection) -> redis::RedisResult<T>) -> Result<T, Error> {
+        self.shared.run(op)
+    }
 
     /// The token in a stored record.
     fn token(&self, record: &str) -> Result<Token, Error> {
         token_from_record(
-            self.key.as_ref(),
+            self.shared.key.as_ref(),
             record,
             self.token_key.as_bytes(),
             &self.token_key,
@@ -359,7 +429,7 @@ impl Drop for RedisLease {
 
 impl TokenStore for RedisStore {
     fn load(&self) -> Result<Option<Token>, Error> {
-        let inner = &self.inner;
+        let inner = self.one()?;
         let record: Option<String> = inner.run(|c| {
             redis::cmd("HGET")
                 .arg(&inner.token_key)
@@ -370,9 +440,9 @@ impl TokenStore for RedisStore {
     }
 
     fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
-        let inner = &self.inner;
+        let inner = self.one()?;
         let record = maybe_seal(
-            inner.key.as_ref(),
+            inner.shared.key.as_ref(),
             &new.to_stored_json(),
             inner.token_key.as_bytes(),
         )?;
@@ -418,7 +488,7 @@ impl RedisStore {
         ttl: Duration,
         wait: Duration,
     ) -> Result<Option<(RedisLease, String)>, Error> {
-        let inner = &self.inner;
+        let inner = self.one()?;
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce)
             .map_err(|e| store_error(format!("no randomness for a lease owner: {e}")))?;
@@ -439,7 +509,8 @@ impl RedisStore {
                     .invoke(c)
             })?;
             if acquired == 1 {
-                return Ok(Some((RedisLease::new(inner.clone(), owner, ttl), record)));
+                let lease = RedisLease::new(self.inner.clone(), owner, ttl);
+                return Ok(Some((lease, record)));
             }
             let now = Instant::now();
             if now >= deadline {
@@ -451,12 +522,108 @@ impl RedisStore {
     }
 }
 
+impl AccountStore for RedisStore {
+    fn account(&self, account: &str) -> Result<Arc<dyn TokenStore>, Error> {
+        let shared = self.every_account()?.clone();
+        let [token_key, lease_key] = keys(&shared.prefix, account)?;
+        Ok(Arc::new(RedisStore {
+            inner: Arc::new(Inner {
+                shared,
+                account: account.to_owned(),
+                token_key,
+                lease_key,
+            }),
+        }))
+    }
+
+    fn accounts(&self) -> Result<Vec<String>, Error> {
+        let shared = self.every_account()?;
+        let pattern = format!("{}:{{*}}:token", glob_escape(&shared.prefix));
+        let mut accounts = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = shared.run(|c| {
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(c)
+            })?;
+            accounts.extend(keys.iter().filter_map(|k| account_of(&shared.prefix, k)));
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        // SCAN may return a key twice.
+        accounts.sort_unstable();
+        accounts.dedup();
+        Ok(accounts)
+    }
+
+    fn remove(&self, account: &str) -> Result<bool, Error> {
+        let shared = self.every_account()?;
+        let [token_key, _] = keys(&shared.prefix, account)?;
+        let removed: i64 = shared.run(|c| redis::cmd("DEL").arg(&token_key).query(c))?;
+        Ok(removed > 0)
+    }
+}
+
+impl RedisStore {
+    /// What every account shares: an error for a store of one account.
+    fn every_account(&self) -> Result<&Arc<Shared>, Error> {
+        if !self.is_for_accounts() {
+            return Err(Error::invalid_input(
+                "this RedisStore holds one account: create it with RedisStore::for_accounts \
+                 (in Python, Node and C: without an account) for AccountTokens",
+            ));
+        }
+        Ok(&self.inner.shared)
+    }
+}
+
+/// `text` with Redis' glob characters escaped, for a `SCAN MATCH` pattern.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The account whose token key under `prefix` is `key` (`keys` undone); `None` for a key
+/// that `keys` could not have made.
+fn account_of(prefix: &str, key: &str) -> Option<String> {
+    let tag = key
+        .strip_prefix(prefix)?
+        .strip_prefix(":{")?
+        .strip_suffix("}:token")?;
+    let mut account = Vec::with_capacity(tag.len());
+    let mut bytes = tag.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let pair = [bytes.next()?, bytes.next()?];
+                account.push(u8::from_str_radix(std::str::from_utf8(&pair).ok()?, 16).ok()?);
+            }
+            b'{' | b'}' => return None,
+            b => account.push(b),
+        }
+    }
+    String::from_utf8(account).ok().filter(|a| !a.is_empty())
+}
+
 /// Property tests for the key scheme; `make fuzz` runs them with many more cases.
 #[cfg(test)]
 mod props {
     use proptest::prelude::*;
 
-    use super::keys;
+    use super::{account_of, keys};
     use crate::error::ErrorCode;
 
     /// What Redis Cluster hashes: between the first `{` and the next `}` if that is not
@@ -532,6 +699,11 @@ mod props {
         ) {
             let [token, lease] = keys(&p1, &a1).unwrap();
             prop_assert_eq!(parse(&token), (p1.clone(), a1.clone()));
+            prop_assert_eq!(account_of(&p1, &token), Some(a1.clone()));
+            prop_assert_eq!(account_of(&p1, &lease), None);
+            if p1 != p2 {
+                prop_assert_eq!(account_of(&p2, &token), None);
+            }
             prop_assert_eq!(lease.strip_suffix(":lease"), token.strip_suffix(":token"));
             prop_assert_eq!(hash_tag(&token), hash_tag(&lease));
             prop_assert_ne!(hash_tag(&token), token.as_str(), "the key has a hash tag");

@@ -2,7 +2,7 @@
 //! union and an interface per constructor's options object.
 
 use oauth_refresh::options::{Face, Kind, Preset};
-use oauth_refresh::{ClientOptions, ErrorCode, ManagerConfig, StoreOptions};
+use oauth_refresh::{AccountsConfig, ClientOptions, ErrorCode, ManagerConfig, StoreOptions};
 
 use crate::{taken, Options};
 
@@ -41,6 +41,13 @@ pub fn types() -> String {
             arguments: &[],
         },
         Options {
+            name: "AccountTokensSettings",
+            call: "`new AccountTokens(client, options, store?)`, besides `onEvent`",
+            table: AccountsConfig::OPTIONS,
+            preset: Preset::Any,
+            arguments: &[],
+        },
+        Options {
             name: "FileStoreOptions",
             call: "`new FileStore(path, options)`",
             table: StoreOptions::FILE_OPTIONS,
@@ -49,7 +56,7 @@ pub fn types() -> String {
         },
         Options {
             name: "RedisStoreSettings",
-            call: "`new RedisStore(options)`, besides `url` and `account`",
+            call: "`new RedisStore(options)`, besides `url` and `account` (omitted: every account, for AccountTokens)",
             table: StoreOptions::REDIS_OPTIONS,
             preset: Preset::Any,
             arguments: &[],

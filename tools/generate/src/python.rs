@@ -2,7 +2,7 @@
 //! and `_error_classes.py` (one exception class per core error code).
 
 use oauth_refresh::options::{Face, Kind, Preset};
-use oauth_refresh::{ClientOptions, ErrorCode, ManagerConfig, StoreOptions};
+use oauth_refresh::{AccountsConfig, ClientOptions, ErrorCode, ManagerConfig, StoreOptions};
 
 use crate::{taken, Options};
 
@@ -37,6 +37,13 @@ pub fn options() -> String {
             arguments: &["client_id", "client_secret", "refresh_token"],
         },
         Options {
+            name: "AccountTokensOptions",
+            call: "AccountTokens(client, client_id, client_secret, store=..., **options)",
+            table: AccountsConfig::OPTIONS,
+            preset: Preset::Any,
+            arguments: &["client_id", "client_secret"],
+        },
+        Options {
             name: "FileStoreOptions",
             call: "FileStore(path, **options)",
             table: StoreOptions::FILE_OPTIONS,
@@ -45,7 +52,7 @@ pub fn options() -> String {
         },
         Options {
             name: "RedisStoreOptions",
-            call: "RedisStore(url, account=..., **options)",
+            call: "RedisStore(url, account=None, **options)",
             table: StoreOptions::REDIS_OPTIONS,
             preset: Preset::Any,
             arguments: &[],
