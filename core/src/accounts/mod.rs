@@ -243,12 +243,12 @@ impl AccountTokens {
                 "the grant of account {account:?} kept changing while it was added"
             )));
         }
-        // The next call loads what was added.
+        // A new manager holds what was added, so refresh-ahead sees it at once.
         if let Some(slot) = shared.slots.pin().remove(account) {
             shared.forget(slot);
         }
         lock(&shared.book).readded(account);
-        Ok(())
+        shared.slot(account)?.manager.preload()
     }
 
     /// Deletes `account`'s grant from the store and from memory; whether there was one.

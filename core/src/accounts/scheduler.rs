@@ -2,7 +2,7 @@
 //! due, earliest expiry first, within a cap on concurrent refreshes and a request budget,
 //! pausing the whole endpoint when the server asks (Retry-After).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -19,22 +19,29 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 pub(crate) struct Scheduler {
     stop: Sender<()>,
+    stopping: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
 impl Scheduler {
     pub fn start(shared: &Arc<Shared>) -> Scheduler {
         let (stop, stopped) = mpsc::channel();
-        let shared = Arc::downgrade(shared);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (shared, flag) = (Arc::downgrade(shared), stopping.clone());
         let thread = std::thread::Builder::new()
             .name("oauth-refresh-ahead".into())
-            .spawn(move || run(&shared, &stopped))
+            .spawn(move || run(&shared, &stopped, &flag))
             .expect("a thread for refresh-ahead");
-        Scheduler { stop, thread }
+        Scheduler {
+            stop,
+            stopping,
+            thread,
+        }
     }
 
     /// Stops it, waiting for the refreshes in flight.
     pub fn stop(self) {
+        self.stopping.store(true, Ordering::Relaxed);
         drop(self.stop);
         let _ = self.thread.join();
     }
@@ -43,7 +50,7 @@ impl Scheduler {
 /// A refresh handed to a worker: the account, its slot, and the `refresh_at` it was due by.
 type Job = (Arc<Shared>, String, Arc<Slot>, SystemTime);
 
-fn run(shared: &Weak<Shared>, stopped: &Receiver<()>) {
+fn run(shared: &Weak<Shared>, stopped: &Receiver<()>, stopping: &AtomicBool) {
     let Some(limits) = shared.upgrade().map(|s| s.limits.clone()) else {
         return;
     };
@@ -56,7 +63,7 @@ fn run(shared: &Weak<Shared>, stopped: &Receiver<()>) {
                 scan(&shared);
                 next_scan = Instant::now() + RESCAN;
             }
-            tick(&shared, &workers, &mut budget);
+            tick(&shared, &workers, &mut budget, stopping);
         }
         match stopped.recv_timeout(TICK) {
             Err(RecvTimeoutError::Timeout) => {}
@@ -93,11 +100,16 @@ fn scan(shared: &Arc<Shared>) {
     }
 }
 
-/// Hands the due accounts, earliest first, to the workers, as far as the cap and the
-/// budget allow.
-fn tick(shared: &Arc<Shared>, workers: &Workers, budget: &mut Budget) {
+fn paused(shared: &Shared) -> bool {
+    lock(&shared.pause_until).is_some_and(|until| Instant::now() < until)
+}
+
+/// Hands the due accounts, earliest first, to the workers as each frees up, while the
+/// budget allows and no Retry-After pauses the endpoint.
+fn tick(shared: &Arc<Shared>, workers: &Workers, budget: &mut Budget, stopping: &AtomicBool) {
+    workers.drain();
     let now = Instant::now();
-    if lock(&shared.pause_until).is_some_and(|until| now < until) {
+    if paused(shared) {
         return;
     }
     let wall = SystemTime::now();
@@ -131,7 +143,10 @@ fn tick(shared: &Arc<Shared>, workers: &Workers, budget: &mut Budget) {
     };
     due.sort_by_key(|(refresh_at, _, _)| *refresh_at);
     for (seen, account, slot) in due {
-        if !workers.has_room() || !budget.take() {
+        while !workers.has_room() && !stopping.load(Ordering::Relaxed) {
+            workers.wait_for_room();
+        }
+        if stopping.load(Ordering::Relaxed) || paused(shared) || !budget.take() {
             break;
         }
         slot.scheduled.store(true, Ordering::Relaxed);
@@ -162,17 +177,20 @@ fn work((shared, account, slot, seen): Job) {
 struct Workers {
     queue: Option<Sender<Job>>,
     busy: Arc<AtomicUsize>,
+    /// A worker says it finished a job.
+    freed: Receiver<()>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
     fn start(n: usize) -> Workers {
         let (queue, jobs) = mpsc::channel::<Job>();
+        let (free, freed) = mpsc::channel::<()>();
         let jobs = Arc::new(Mutex::new(jobs));
         let busy = Arc::new(AtomicUsize::new(0));
         let threads = (0..n)
             .filter_map(|i| {
-                let (jobs, busy) = (jobs.clone(), busy.clone());
+                let (jobs, busy, free) = (jobs.clone(), busy.clone(), free.clone());
                 std::thread::Builder::new()
                     .name(format!("oauth-refresh-ahead-{i}"))
                     .spawn(move || loop {
@@ -180,6 +198,7 @@ impl Workers {
                         let Ok(job) = job else { break };
                         work(job);
                         busy.fetch_sub(1, Ordering::Release);
+                        let _ = free.send(());
                     })
                     .ok()
             })
@@ -187,12 +206,23 @@ impl Workers {
         Workers {
             queue: Some(queue),
             busy,
+            freed,
             threads,
         }
     }
 
     fn has_room(&self) -> bool {
         self.busy.load(Ordering::Acquire) < self.threads.len()
+    }
+
+    /// Forgets the finished jobs nobody waited for.
+    fn drain(&self) {
+        while self.freed.try_recv().is_ok() {}
+    }
+
+    /// Waits (up to a tick) for a worker to finish a job.
+    fn wait_for_room(&self) {
+        let _ = self.freed.recv_timeout(TICK);
     }
 
     fn send(&self, job: Job) {

@@ -61,7 +61,11 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, 
         ["current", token] => {
             let token = percent_encoding::percent_decode_str(token).decode_utf8_lossy();
             let current = state.current_refresh_token(&token);
-            return Ok(reply(StatusCode::OK, json!({ "refresh_token": current })));
+            let refreshes = state.family_refreshes(&token);
+            return Ok(reply(
+                StatusCode::OK,
+                json!({ "refresh_token": current, "refreshes": refreshes }),
+            ));
         }
         [scope, modes, rest @ ..] => (scope, modes, rest),
         _ => return Ok(not_found()),

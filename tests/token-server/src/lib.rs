@@ -5,7 +5,8 @@
 //! - `POST /oauth/token`, `POST /{scope}/{modes}/oauth/token`: Gusto (JSON body, credentials in body)
 //! - `GET /v1/me`, `GET /{scope}/{modes}/v1/me`: uses an access token (Gusto's lazy revocation)
 //! - `GET /{scope}/stats`: how many token requests arrived, and the last non-secret headers
-//! - `GET /current/{refresh_token}`: the refresh token the server considers current in that family
+//! - `GET /current/{refresh_token}`: the refresh token the server considers current in that family,
+//!   and how many times the family was refreshed
 //! - `GET /proxy/stats`: what reached the CONNECT proxies (see [`TokenServer::proxy_stats`])
 //!
 //! Any client id is accepted; its secret must be `secret-` followed by the client id.
@@ -232,6 +233,11 @@ impl TokenServer {
     /// The refresh token the server considers current in the family of `token`.
     pub fn current_refresh_token(&self, token: &str) -> Option<String> {
         self.state.current_refresh_token(token)
+    }
+
+    /// How many times the family of `token` was refreshed (with rotation).
+    pub fn family_refreshes(&self, token: &str) -> Option<u64> {
+        self.state.family_refreshes(token)
     }
 
     /// Uses an access token as an API call would (what revokes the parent in lazy mode).

@@ -48,6 +48,8 @@ struct Inner {
     revoked: HashSet<u64>,
     /// The newest refresh token of each family: the one the server considers current.
     current: HashMap<u64, String>,
+    /// Successful refreshes of each family, to show one refresh per account per window.
+    refreshes: HashMap<u64, u64>,
     scopes: HashMap<String, ScopeStats>,
     next_id: u64,
 }
@@ -148,6 +150,13 @@ impl State {
         inner.current.get(&family).cloned()
     }
 
+    /// How many times the family of `token` was refreshed (with rotation).
+    pub fn family_refreshes(&self, token: &str) -> Option<u64> {
+        let inner = self.lock();
+        let family = inner.refresh.get(token)?.family;
+        Some(inner.refreshes.get(&family).copied().unwrap_or(0))
+    }
+
     /// Exchanges a refresh token. Unknown tokens starting with `seed-` start a new family,
     /// so every test can invent its own without an extra round trip.
     pub fn refresh(
@@ -229,6 +238,7 @@ impl State {
             },
         );
         inner.current.insert(family, refresh_token.clone());
+        *inner.refreshes.entry(family).or_default() += 1;
         Ok(Issued {
             access_token,
             refresh_token: Some(refresh_token),
