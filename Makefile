@@ -6,7 +6,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo run-demo test generate lint test-rust redis-server python test-python node test-node c test-c install bench fuzz leak-reset
+.PHONY: help build demo run-demo test generate lint test-rust redis-server python test-python node test-node c test-c install bench fuzz leak-reset test-dist
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ run-demo:
 test: export TOKEN_SERVER_JOURNAL = $(LEAK)/journal
 test: export TMPDIR = $(LEAK)/tmp
 test: export LEAK_DIR = $(LEAK)
-test: leak-reset lint test-rust test-python test-node test-c demo ## Lint, run every suite and example, then scan all they printed and stored for secrets
+test: leak-reset lint test-rust test-python test-node test-c demo test-dist ## Lint, run every suite and example, then scan all they printed and stored for secrets
 	scripts/scan-leaks.sh --self-test
 	scripts/scan-leaks.sh $(LEAK)
 	@echo "make test: all suites passed"
@@ -79,9 +79,12 @@ $(VENV)/.installed: bindings-python/requirements-dev.txt
 	$(PY) -m pip install -q -r bindings-python/requirements-dev.txt
 	touch $@
 
-python: $(VENV)/.installed ## Build the Python wheel and install it into .venv
+# The wheel is the one `make dist` ships: linked by zig (the ziglang package) against glibc 2.17,
+# so it is tagged manylinux2014; its own target dir, as zig's linker and C compiler differ.
+python: $(VENV)/.installed ## Build the Python wheel (manylinux2014, abi3) and install it into .venv
 	rm -rf target/wheels
-	$(VENV)/bin/maturin build --release -q -i $(PY) -m bindings-python/Cargo.toml -o target/wheels
+	CARGO_ZIGBUILD_PYTHON_PATH=$(CURDIR)/$(PY) CARGO_TARGET_DIR=target/manylinux $(VENV)/bin/maturin build --release -q \
+	  --zig --compatibility manylinux2014 -i $(PY) -m bindings-python/Cargo.toml -o target/wheels
 	$(PY) -m pip install -q --force-reinstall --no-deps target/wheels/*.whl
 
 test-python: python build redis-server ## The Python suite (pytest), the stub check (mypy.stubtest) and a typed program (mypy --strict)
@@ -124,7 +127,9 @@ install: ## Install header, libraries and oauth_refresh.pc under PREFIX (default
 	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig
 	install -m 644 bindings-c/include/oauth_refresh.h $(PREFIX)/include/
 	install -m 644 target/release/liboauth_refresh.a $(PREFIX)/lib/
-	install -m 755 target/release/liboauth_refresh.so $(PREFIX)/lib/
+	install -m 755 target/release/liboauth_refresh.so $(PREFIX)/lib/liboauth_refresh.so.$(VERSION)
+	ln -sf liboauth_refresh.so.$(VERSION) $(PREFIX)/lib/liboauth_refresh.so.$(SOVERSION)
+	ln -sf liboauth_refresh.so.$(SOVERSION) $(PREFIX)/lib/liboauth_refresh.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
 	  bindings-c/oauth_refresh.pc.in > $(PREFIX)/lib/pkgconfig/oauth_refresh.pc
 
@@ -178,3 +183,6 @@ bench: python node redis-server ## Benchmark every language's refresh against it
 	cc -O2 -std=c11 -Wall -Wextra -Werror -Itarget/c-prefix/include bench/c_bench.c \
 	  target/c-prefix/lib/liboauth_refresh.a $(STATIC_LIBS) -lcurl -lcjson -o bench/peers/c_bench
 	taskset -c 0 $(REDIS) python3 bench/run.py $(BENCH_ARGS)  # redis-server on CPU 0 with the rest
+
+# make dist, make test-dist: the wheel, the npm packages and the C tarball (dist.mk).
+include dist.mk
