@@ -12,7 +12,7 @@ use crate::limits::{checked_duration, checked_fraction};
 use crate::options::{self, Checked, Face, OptionInfo, Value};
 use crate::request::RefreshTokenRequest;
 use crate::secret::Secret;
-use crate::store::{store_error, Leased, MemoryStore, TokenStore};
+use crate::store::{store_error, Lease, Leased, MemoryStore, TokenStore};
 use crate::token::Token;
 
 /// What the manager refreshes with.
@@ -603,9 +603,7 @@ impl TokenManager {
                 token
             }
         };
-        let result = self.refresh_from(&base, true);
-        drop(lease);
-        result
+        self.refresh_from(&base, Some(lease))
     }
 
     /// Takes the lease and reads the store, first putting back our token if the store lost
@@ -655,14 +653,16 @@ impl TokenManager {
                     && err.code() == ErrorCode::StoreUnavailable
                     && entry.token.refresh_token().is_some() =>
             {
-                self.refresh_from(&entry.token, false)
+                self.refresh_from(&entry.token, None)
             }
             _ => Err(err),
         }
     }
 
     /// Refreshes with `base`'s refresh token and keeps the result.
-    fn refresh_from(&self, base: &Token, coordinated: bool) -> Result<Token, Error> {
+    /// `lease`: the store's lease, when coordinated (released with the new token's write).
+    fn refresh_from(&self, base: &Token, lease: Option<Box<dyn Lease>>) -> Result<Token, Error> {
+        let coordinated = lease.is_some();
         let used = base.refresh_token().ok_or_else(|| {
             Error::invalid_input("the stored token has no refresh token to refresh with")
         })?;
@@ -683,7 +683,7 @@ impl TokenManager {
         match self.client.refresh(&request) {
             Ok(token) => {
                 self.refreshes.fetch_add(1, Ordering::Relaxed);
-                self.keep(used, token, coordinated)
+                self.keep(used, token, lease)
             }
             Err(err) if err.code() == ErrorCode::InvalidGrant && coordinated => {
                 // Someone may have refreshed with this token already and stored the result.
@@ -726,9 +726,20 @@ impl TokenManager {
     /// Stores a new token, then hands it out; a failed store still hands it to the hook.
     /// Uncoordinated (the caller opted in), a failed store is not an error: the token is
     /// stored at the next refresh.
-    fn keep(&self, used: &str, token: Token, coordinated: bool) -> Result<Token, Error> {
+    fn keep(
+        &self,
+        used: &str,
+        token: Token,
+        lease: Option<Box<dyn Lease>>,
+    ) -> Result<Token, Error> {
+        let coordinated = lease.is_some();
         // Store first: until then no caller, in this process or another, may use it.
-        let stored = self.store.compare_and_swap(Some(used), &token);
+        let stored = match lease {
+            Some(lease) => self
+                .store
+                .compare_and_swap_releasing(lease, Some(used), &token),
+            None => self.store.compare_and_swap(Some(used), &token),
+        };
         match stored {
             Ok(true) => drop(self.adopt(token.clone())),
             Ok(false) => {

@@ -401,13 +401,11 @@ fn refresh_ahead_keeps_a_thousand_accounts_fresh_within_the_cap() {
         max_in_flight <= 3,
         "{max_in_flight} refreshes at once, over the cap of 3"
     );
-    assert_eq!(server.token_requests("ahead"), stats.refreshes);
-    let failed = events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind != EventKind::Refreshed)
-        .count();
+    drop(tokens); // stops refresh-ahead, waiting for the refreshes in flight
+    let events = events.lock().unwrap();
+    let refreshed = events.iter().filter(|e| e.kind == EventKind::Refreshed).count();
+    assert_eq!(server.token_requests("ahead"), refreshed as u64);
+    let failed = events.len() - refreshed;
     assert_eq!(failed, 0);
 }
 
@@ -461,12 +459,14 @@ fn redis_holds_every_account_on_one_connection() {
     };
     let server = TokenServer::start();
     // A prefix with Redis glob characters lists only its own accounts.
-    let store = RedisStore::for_accounts(&redis.url())
-        .unwrap()
-        .with_prefix("app*[1]")
-        .unwrap();
+    let store = Arc::new(
+        RedisStore::for_accounts(&redis.url())
+            .unwrap()
+            .with_prefix("app*[1]")
+            .unwrap(),
+    );
     let tokens = config(ManagerOptions::default())
-        .build(client(&server, "conn", "ok"), Arc::new(store))
+        .build(client(&server, "conn", "ok"), store.clone())
         .unwrap();
     let neighbour = RedisStore::for_accounts(&redis.url())
         .unwrap()
@@ -504,6 +504,16 @@ fn redis_holds_every_account_on_one_connection() {
     assert!(!listed.contains(&"stranger".to_owned()));
     assert!(tokens.remove("c0").unwrap());
     assert_eq!(tokens.accounts().unwrap().len(), 299);
+    // A coordinated refresh: the lease with the stored token, then the write with the release.
+    tokens.invalidate("c1");
+    let before = store.round_trips();
+    tokens.access_token("c1").unwrap();
+    assert_eq!(store.round_trips() - before, 2);
+    let mut raw_lease: Option<String> = redis::cmd("GET")
+        .arg("app*[1]:{c1}:lease")
+        .query(&mut raw)
+        .unwrap();
+    assert_eq!(raw_lease.take(), None, "released with the write");
 }
 
 fn spawn_worker(

@@ -17,6 +17,8 @@ mod file;
 mod options;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod renewer;
 
 pub use file::{account_file_name, FileStore};
 pub use options::StoreOptions;
@@ -24,7 +26,16 @@ pub use options::StoreOptions;
 pub use redis::RedisStore;
 
 /// The lease on refreshing; released when dropped.
-pub trait Lease: Send {}
+pub trait Lease: Send {
+    /// Who holds it, for a store that releases it in the same round trip as a write
+    /// ([`TokenStore::compare_and_swap_releasing`]); `None` for stores that do not.
+    fn owner(&self) -> Option<&str> {
+        None
+    }
+
+    /// The store released it already: dropping it must not release it again.
+    fn released(&mut self) {}
+}
 
 /// A place to keep one account's token, shared by everyone who refreshes it.
 pub trait TokenStore: Send + Sync {
@@ -34,6 +45,19 @@ pub trait TokenStore: Send + Sync {
     /// Stores `new` if the stored token's refresh token is still `expected` (`None`: if the
     /// store is empty). Returns whether it stored: `false` means someone else changed it.
     fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error>;
+
+    /// [`compare_and_swap`](Self::compare_and_swap), then releases `lease`. A networked store
+    /// overrides it to do both in one round trip.
+    fn compare_and_swap_releasing(
+        &self,
+        lease: Box<dyn Lease>,
+        expected: Option<&str>,
+        new: &Token,
+    ) -> Result<bool, Error> {
+        let stored = self.compare_and_swap(expected, new);
+        drop(lease);
+        stored
+    }
 
     /// Waits up to `wait` for the refresh lease. `ttl` bounds how long a holder that died
     /// keeps it (stores whose locks die with their holder may ignore it). `None`: not

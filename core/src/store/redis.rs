@@ -17,7 +17,7 @@
 //! Every operation is idempotent, so one that failed on a connection broken by a Redis
 //! restart is retried once on a new connection without doing anything twice.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use redis::io::tcp::TcpSettings;
 use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
 use sha2::{Digest, Sha256};
 
+use super::renewer::{renew_every_third, Renewing};
 use super::{hex, store_error, token_from_record, AccountStore, Lease, Leased, TokenStore};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::seal::{maybe_seal, EncryptionKey};
@@ -42,6 +43,21 @@ if current == ARGV[1] then
 end
 if ARGV[2] ~= '' and current == ARGV[2] then return -1 end
 return 0
+";
+
+/// `COMPARE_AND_SWAP`, then `RELEASE`: a coordinated refresh's write and release in one
+/// round trip. KEYS: token, lease; ARGV: as `COMPARE_AND_SWAP`, then the lease's owner.
+const COMPARE_AND_SWAP_RELEASING: &str = r"
+local current = redis.call('HGET', KEYS[1], 'rt') or ''
+local result = 0
+if current == ARGV[1] then
+  result = redis.call('HINCRBY', KEYS[1], 'version', 1)
+  redis.call('HSET', KEYS[1], 'token', ARGV[3], 'rt', ARGV[2], 'expires_at', ARGV[4])
+elseif ARGV[2] ~= '' and current == ARGV[2] then
+  result = -1
+end
+if redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
+return result
 ";
 
 /// Takes the lease if it is free or already ours (a retried call). Returns whether it did
@@ -91,11 +107,14 @@ struct Shared {
     prefix: String,
     key: Option<EncryptionKey>,
     timeout: Duration,
+    /// Requests sent (each waits for its answer: one round trip), for metrics.
+    round_trips: AtomicU64,
 }
 
 /// The scripts, hashed once per process (Redis runs them by that hash, `EVALSHA`).
 struct Scripts {
     compare_and_swap: Script,
+    compare_and_swap_releasing: Script,
     acquire: Script,
     renew: Script,
     release: Script,
@@ -103,6 +122,7 @@ struct Scripts {
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     compare_and_swap: Script::new(COMPARE_AND_SWAP),
+    compare_and_swap_releasing: Script::new(COMPARE_AND_SWAP_RELEASING),
     acquire: Script::new(ACQUIRE),
     renew: Script::new(RENEW),
     release: Script::new(RELEASE),
@@ -151,6 +171,7 @@ impl RedisStore {
             prefix: Self::DEFAULT_PREFIX.to_owned(),
             key: None,
             timeout: RedisStore::DEFAULT_TIMEOUT,
+            round_trips: AtomicU64::new(0),
         };
         Ok(RedisStore {
             inner: Arc::new(Inner {
@@ -208,6 +229,12 @@ impl RedisStore {
         });
     }
 
+    /// Requests this store (and every account's part of it) sent to Redis, each one round
+    /// trip: a coordinated refresh takes two (lease with load; write with release).
+    pub fn round_trips(&self) -> u64 {
+        self.inner.shared.round_trips.load(Ordering::Relaxed)
+    }
+
     /// Whether this store holds every account ([`for_accounts`](Self::for_accounts)) rather
     /// than one.
     pub fn is_for_accounts(&self) -> bool {
@@ -257,6 +284,7 @@ impl Shared {
                 Some(connection) => connection,
                 None => slot.insert(self.connect()?),
             };
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
             match op(connection) {
                 Ok(value) => return Ok(value),
                 Err(e) => {
@@ -375,55 +403,61 @@ fn fingerprint(refresh_token: Option<&str>) -> String {
     refresh_token.map_or_else(String::new, |rt| hex(&Sha256::digest(rt.as_bytes())))
 }
 
-/// The refresh lease. While it is held, a thread renews its TTL every third of it, so a
-/// live refresher keeps it however slow the server is, and one that died loses it within
-/// one TTL.
+/// The refresh lease. While it is held, the process's renewer extends its TTL every third
+/// of it (see `renewer`).
 struct RedisLease {
     inner: Arc<Inner>,
     owner: String,
-    /// Dropping the sender stops the renewals; the thread is joined before the release, so
-    /// none outlives the lease (a process that forks next holds no stray thread).
-    renewing: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+    /// Stopped before the release, so no renewal follows it.
+    renewing: Option<Renewing>,
+    /// Released already, with the token's write.
+    released: bool,
 }
 
 impl RedisLease {
     fn new(inner: Arc<Inner>, owner: String, ttl: Duration) -> Self {
-        let (stop, stopped) = mpsc::channel::<()>();
         let (keeper, renewed_owner) = (inner.clone(), owner.clone());
         let ttl_ms = ttl.as_millis() as u64;
         // Best effort: if a renewal fails (Redis unreachable), the compare-and-swap still
         // keeps a second refresher's token from overwriting ours.
-        let thread = std::thread::Builder::new()
-            .name("oauth-refresh-lease".into())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(ttl / 3) {
-                    let _ = keeper.run(|c| {
-                        SCRIPTS
-                            .renew
-                            .key(&keeper.lease_key)
-                            .arg(&renewed_owner)
-                            .arg(ttl_ms)
-                            .invoke::<i64>(c)
-                    });
-                }
-            });
+        let renewing = renew_every_third(
+            ttl,
+            Arc::new(move || {
+                let _ = keeper.run(|c| {
+                    SCRIPTS
+                        .renew
+                        .key(&keeper.lease_key)
+                        .arg(&renewed_owner)
+                        .arg(ttl_ms)
+                        .invoke::<i64>(c)
+                });
+            }),
+        );
         RedisLease {
             inner,
             owner,
-            renewing: thread.ok().map(|thread| (stop, thread)),
+            renewing: Some(renewing),
+            released: false,
         }
     }
 }
 
-impl Lease for RedisLease {}
+impl Lease for RedisLease {
+    fn owner(&self) -> Option<&str> {
+        Some(&self.owner)
+    }
+
+    fn released(&mut self) {
+        self.released = true;
+    }
+}
 
 impl Drop for RedisLease {
     fn drop(&mut self) {
-        if let Some((stop, thread)) = self.renewing.take() {
-            drop(stop);
-            let _ = thread.join();
+        drop(self.renewing.take());
+        if !self.released {
+            self.inner.release(&self.owner);
         }
-        self.inner.release(&self.owner);
     }
 }
 
@@ -440,27 +474,20 @@ impl TokenStore for RedisStore {
     }
 
     fn compare_and_swap(&self, expected: Option<&str>, new: &Token) -> Result<bool, Error> {
-        let inner = self.one()?;
-        let record = maybe_seal(
-            inner.shared.key.as_ref(),
-            &new.to_stored_json(),
-            inner.token_key.as_bytes(),
-        )?;
-        let expires_at = new
-            .expires_at_unix()
-            .map_or_else(String::new, |s| ((s * 1000.0) as u64).to_string());
-        let (expected, replacement) = (fingerprint(expected), fingerprint(new.refresh_token()));
-        let version: i64 = inner.run(|c| {
-            SCRIPTS
-                .compare_and_swap
-                .key(&inner.token_key)
-                .arg(&expected)
-                .arg(&replacement)
-                .arg(record.expose())
-                .arg(&expires_at)
-                .invoke(c)
-        })?;
-        Ok(version != 0)
+        self.write(expected, new, None)
+    }
+
+    fn compare_and_swap_releasing(
+        &self,
+        mut lease: Box<dyn Lease>,
+        expected: Option<&str>,
+        new: &Token,
+    ) -> Result<bool, Error> {
+        let stored = self.write(expected, new, lease.owner());
+        if stored.is_ok() {
+            lease.released();
+        }
+        stored
     }
 
     fn lease(&self, ttl: Duration, wait: Duration) -> Result<Option<Box<dyn Lease>>, Error> {
@@ -482,6 +509,45 @@ impl TokenStore for RedisStore {
 }
 
 impl RedisStore {
+    /// Compare-and-swap, releasing the lease of `owner` in the same round trip if given.
+    fn write(
+        &self,
+        expected: Option<&str>,
+        new: &Token,
+        owner: Option<&str>,
+    ) -> Result<bool, Error> {
+        let inner = self.one()?;
+        let record = maybe_seal(
+            inner.shared.key.as_ref(),
+            &new.to_stored_json(),
+            inner.token_key.as_bytes(),
+        )?;
+        let expires_at = new
+            .expires_at_unix()
+            .map_or_else(String::new, |s| ((s * 1000.0) as u64).to_string());
+        let (expected, replacement) = (fingerprint(expected), fingerprint(new.refresh_token()));
+        let version: i64 = inner.run(|c| {
+            let script = match owner {
+                Some(_) => &SCRIPTS.compare_and_swap_releasing,
+                None => &SCRIPTS.compare_and_swap,
+            };
+            let mut invocation = script.key(&inner.token_key);
+            if owner.is_some() {
+                invocation.key(&inner.lease_key);
+            }
+            invocation
+                .arg(&expected)
+                .arg(&replacement)
+                .arg(record.expose())
+                .arg(&expires_at);
+            if let Some(owner) = owner {
+                invocation.arg(owner);
+            }
+            invocation.invoke(c)
+        })?;
+        Ok(version != 0)
+    }
+
     /// Waits up to `wait` for the lease; returns it with the stored record ('' if none).
     fn acquire(
         &self,
