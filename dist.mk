@@ -10,13 +10,13 @@ DIST_TEST := target/dist-test
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 NO_RUST := scripts/dist/no-rust.sh
 
-.PHONY: dist c-release test-dist version-check set-version native-static-libs
+.PHONY: dist c-release test-dist versions set-version static-libs
 
-version-check: ## Fail when a copy of the version (package.json, package-lock.json, index.js, Cargo.lock) differs from Cargo.toml's
+versions: ## Check that every copy of the version (package.json, package-lock.json, index.js, Cargo.lock) is Cargo.toml's
 	scripts/dist/version.sh check
 
 # `make lint` (and so `make test`) catches a version that drifted.
-lint: version-check
+lint: versions
 
 set-version: ## Set the version of every artifact: make set-version V=X.Y.Z (then add its CHANGELOG section)
 	scripts/dist/version.sh set $(V)
@@ -24,7 +24,7 @@ set-version: ## Set the version of every artifact: make set-version V=X.Y.Z (the
 c-release:
 	$(CARGO) build --release -p oauth-refresh-c
 
-dist: version-check python node c-release ## Build the release artifacts into target/dist: the manylinux wheel and sdist, the npm packages, the C tarball
+dist: versions python node c-release ## Build the release artifacts into target/dist: the manylinux wheel and sdist, the npm packages, the C tarball
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	VENV=$(VENV) scripts/dist/python.sh $(DIST)
 	scripts/dist/node.sh $(DIST)
@@ -43,7 +43,7 @@ test-dist: dist ## Install each artifact where no Rust is on PATH and use it: a 
 
 # Where STATIC_LIBS (the README's and oauth_refresh.pc's static link line) comes from. Not
 # part of `make test`: it compiles the C library once more, in its own target dir.
-native-static-libs: ## Print the system libraries the static C library needs, as rustc reports them, beside STATIC_LIBS
+static-libs: ## Print the system libraries the static C library needs, as rustc reports them, beside STATIC_LIBS
 	$(CARGO) rustc -q --release -p oauth-refresh-c --crate-type staticlib --target-dir target/native-static-libs \
 	  -- --print native-static-libs 2>&1 | grep native-static-libs
 	@echo "STATIC_LIBS: $(STATIC_LIBS)"
