@@ -3,6 +3,7 @@
 //! or `ureq` (a raw POST + serde_json parse: the floor). And TokenManager calls:
 //! `manager-{cached,coordinated}-{memory,redis}`: `access_token()` served from the cache, or
 //! after `invalidate()` (lease, load, refresh, compare-and-swap); Redis at `REDIS_URL`.
+//! And `accounts-{memory,file,redis}`: AccountTokens over N accounts (see accounts.rs).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +13,8 @@ use oauth_refresh::{
     TokenStore,
 };
 
+mod accounts;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, client, url, n, warmup] = args.as_slice() else {
@@ -19,6 +22,9 @@ fn main() {
         std::process::exit(2);
     };
     let (n, warmup): (usize, usize) = (n.parse().unwrap(), warmup.parse().unwrap());
+    if let Some(store) = client.strip_prefix("accounts-") {
+        return accounts::run(store, url, n);
+    }
     let mut one: Box<dyn FnMut() + Send> = match client.as_str() {
         "ours" | "ours-2threads" => {
             // For ours-2threads this client only warms up; the timed threads share another.
