@@ -1,6 +1,7 @@
 //! `oauth_refresh._native`: the Python face of the core. Conversions only; no HTTP or OAuth
 //! logic lives here.
 
+mod accounts;
 mod client;
 mod error;
 mod manager;
@@ -28,7 +29,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::MemoryStore>()?;
     m.add_class::<store::FileStore>()?;
     m.add_class::<store::RedisStore>()?;
+    m.add_class::<accounts::AccountTokens>()?;
+    m.add_class::<accounts::AccountEvent>()?;
+    m.add_class::<accounts::Health>()?;
     m.add_function(wrap_pyfunction!(error::_error_codes, m)?)?;
+    // Not a module attribute: only atexit calls it.
+    let close_all = wrap_pyfunction!(accounts::close_all, m)?;
+    m.py()
+        .import("atexit")?
+        .call_method1("register", (close_all,))?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

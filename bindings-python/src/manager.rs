@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use oauth_refresh::options::Value;
-use oauth_refresh::{ManagerConfig, TokenStore};
+use oauth_refresh::ManagerConfig;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::client::{in_background, Answer};
 use crate::error::{guarded, to_pyerr};
 use crate::options::{each, value, PY};
-use crate::store::{FileStore, MemoryStore, RedisStore};
+use crate::store::Store;
 use crate::token::Token;
 
 /// Owns one account's token: serves it while fresh, refreshes it once when not (across
@@ -38,22 +38,7 @@ impl TokenManager {
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guarded(py, || {
-            let store: Arc<dyn TokenStore> = match store {
-                None => Arc::new(oauth_refresh::MemoryStore::new()),
-                Some(s) => {
-                    if let Ok(file) = s.cast::<FileStore>() {
-                        file.get().0.clone()
-                    } else if let Ok(redis) = s.cast::<RedisStore>() {
-                        redis.get().0.clone()
-                    } else if let Ok(memory) = s.cast::<MemoryStore>() {
-                        memory.get().0.clone()
-                    } else {
-                        return Err(pyo3::exceptions::PyTypeError::new_err(
-                            "store must be a MemoryStore, a FileStore or a RedisStore",
-                        ));
-                    }
-                }
-            };
+            let store = Store::from_arg(store)?.for_one_account();
             let mut config = ManagerConfig::default();
             let positional = [
                 ("client_id", Some(client_id)),

@@ -3,12 +3,58 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use oauth_refresh::StoreOptions;
+use oauth_refresh::{AccountStore, StoreOptions, TokenStore};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::{guarded, to_pyerr};
 use crate::options::{each, PY};
+
+/// The store passed as `store=`: one of the three classes, or (`None`) a new `MemoryStore`.
+pub enum Store {
+    Memory(Arc<oauth_refresh::MemoryStore>),
+    File(Arc<oauth_refresh::FileStore>),
+    Redis(Arc<oauth_refresh::RedisStore>),
+}
+
+impl Store {
+    pub fn from_arg(store: Option<&Bound<'_, PyAny>>) -> PyResult<Store> {
+        let Some(s) = store else {
+            return Ok(Store::Memory(Arc::new(oauth_refresh::MemoryStore::new())));
+        };
+        if let Ok(file) = s.cast::<FileStore>() {
+            Ok(Store::File(file.get().0.clone()))
+        } else if let Ok(redis) = s.cast::<RedisStore>() {
+            Ok(Store::Redis(redis.get().0.clone()))
+        } else if let Ok(memory) = s.cast::<MemoryStore>() {
+            Ok(Store::Memory(memory.get().0.clone()))
+        } else {
+            Err(PyTypeError::new_err(
+                "store must be a MemoryStore, a FileStore or a RedisStore",
+            ))
+        }
+    }
+
+    /// For a `TokenManager`. (A `RedisStore` of every account refuses at first use: the
+    /// core's rule, not the binding's.)
+    pub fn for_one_account(self) -> Arc<dyn TokenStore> {
+        match self {
+            Store::Memory(s) => s,
+            Store::File(s) => s,
+            Store::Redis(s) => s,
+        }
+    }
+
+    /// For `AccountTokens`.
+    pub fn for_accounts(self) -> Arc<dyn AccountStore> {
+        match self {
+            Store::Memory(s) => s,
+            Store::File(s) => s,
+            Store::Redis(s) => s,
+        }
+    }
+}
 
 /// Keeps the token in this process only.
 #[pyclass(frozen, module = "oauth_refresh", name = "MemoryStore")]
@@ -42,32 +88,37 @@ impl FileStore {
     }
 }
 
-/// Keeps the token in Redis, shared by the processes of many hosts.
+/// Keeps tokens in Redis, shared by the processes of many hosts: one account's (for a
+/// `TokenManager`), or every account's over one connection (for `AccountTokens`).
 #[pyclass(frozen, module = "oauth_refresh", name = "RedisStore")]
 pub struct RedisStore(pub(crate) Arc<oauth_refresh::RedisStore>);
 
 #[pymethods]
 impl RedisStore {
-    /// The store for `account` at `url`. Options (`prefix`, `timeout`, `encryption_key`)
-    /// are keyword arguments.
+    /// The store at `url` for `account`, or (`None`) for every account. Options (`prefix`,
+    /// `timeout`, `encryption_key`) are keyword arguments.
     #[new]
-    #[pyo3(signature = (url, *, account, **options))]
+    #[pyo3(signature = (url, account=None, **options))]
     fn new(
         py: Python<'_>,
         url: &str,
-        account: &str,
+        account: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guarded(py, || {
             let mut o = StoreOptions::default();
             each(options, |name, v| o.set_redis(PY, name, v))?;
-            let store = o.redis(url, Some(account)).map_err(|e| to_pyerr(py, &e))?;
+            let store = o.redis(url, account).map_err(|e| to_pyerr(py, &e))?;
             Ok(RedisStore(Arc::new(store)))
         })
     }
 
     fn __repr__(&self) -> String {
         // The URL may hold a password: show only the key.
-        format!("RedisStore(key={:?})", self.0.token_key())
+        if self.0.is_for_accounts() {
+            "RedisStore(account=None)".to_owned()
+        } else {
+            format!("RedisStore(key={:?})", self.0.token_key())
+        }
     }
 }

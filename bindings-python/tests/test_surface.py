@@ -24,6 +24,7 @@ def test_exports():
 CONSTRUCTORS = {
     "client": ({"token_url", "environment"}, [oar.ClientOptions, oar.GustoOptions]),
     "manager": ({"client_id", "client_secret", "refresh_token"}, [oar.TokenManagerOptions]),
+    "accounts": ({"client_id", "client_secret"}, [oar.AccountTokensOptions]),
     "file_store": (set(), [oar.FileStoreOptions]),
     "redis_store": (set(), [oar.RedisStoreOptions]),
 }
@@ -52,9 +53,16 @@ def probe(kind, name):
         base = {"client_id": "a", "client_secret": "s"}
         base.update(bad)
         return oar.TokenManager(client, base.pop("client_id"), base.pop("client_secret"), **base)
+    if kind == "accounts":
+        client = oar.Client("https://a.example/token")
+        base = {"client_id": "a", "client_secret": "s"}
+        base.update(bad)
+        return oar.AccountTokens(client, base.pop("client_id"), base.pop("client_secret"), **base)
     if kind == "file_store":
         return oar.FileStore("/nonexistent/x", **bad)
-    return oar.RedisStore("redis://127.0.0.1:1", account="a", **bad)
+    if kind == "redis_store":
+        return oar.RedisStore("redis://127.0.0.1:1", account="a", **bad)
+    raise AssertionError(f"no probe for {kind}: add one")
 
 
 @pytest.mark.parametrize(

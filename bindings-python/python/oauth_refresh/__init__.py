@@ -26,6 +26,7 @@ from ._error_classes import (
 )
 from ._errors import OAuthRefreshError
 from ._options import (
+    AccountTokensOptions,
     ClientOptions,
     FileStoreOptions,
     GustoOptions,
@@ -33,8 +34,11 @@ from ._options import (
     TokenManagerOptions,
 )
 from ._native import (
+    AccountEvent,
+    AccountTokens,
     Client,
     FileStore,
+    Health,
     MemoryStore,
     RedisStore,
     RefreshTokenRequest,
@@ -44,6 +48,9 @@ from ._native import (
 )
 
 __all__ = [
+    "AccountEvent",
+    "AccountTokens",
+    "AccountTokensOptions",
     "Client",
     "ClientOptions",
     "FileStoreOptions",
@@ -52,6 +59,7 @@ __all__ = [
     "TokenManagerOptions",
     "FileStore",
     "ConnectionError",
+    "Health",
     "HttpStatusError",
     "InvalidClientError",
     "InvalidGrantError",

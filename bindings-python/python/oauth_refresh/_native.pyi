@@ -1,12 +1,13 @@
 from datetime import datetime
 from os import PathLike
-from typing import Any, Callable, Coroutine, Mapping, Optional, Union, final, overload
+from types import TracebackType
+from typing import Any, Callable, Coroutine, Literal, Mapping, Optional, Union, final, overload
 
 from typing_extensions import Unpack
 
-from ._options import ClientOptions, FileStoreOptions, GustoOptions, RedisStoreOptions, TokenManagerOptions
+from ._options import AccountTokensOptions, ClientOptions, FileStoreOptions, GustoOptions, RedisStoreOptions, TokenManagerOptions
 
-__all__ = ["Client", "FileStore", "MemoryStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
+__all__ = ["AccountEvent", "AccountTokens", "Client", "FileStore", "Health", "MemoryStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
 
 __version__: str
 
@@ -168,7 +169,10 @@ class FileStore:
 
 @final
 class RedisStore:
-    """Keeps the token in Redis, shared by the processes of many hosts.
+    """Keeps tokens in Redis, shared by the processes of many hosts: one account's (for a
+    ``TokenManager``), or with ``account=None`` every account's over one connection (for
+    ``AccountTokens``; a ``TokenManager`` refuses it at first use, as ``AccountTokens`` refuses
+    a store of one account).
 
     Keys are ``<prefix>:{<account>}:token`` and ``<prefix>:{<account>}:lease``: the braces
     are literal (the account is the keys' Redis Cluster hash tag) and the account is
@@ -176,7 +180,7 @@ class RedisStore:
     ``prefix`` containing ``{`` or ``}`` is refused. Nothing connects until first use.
     ``timeout`` bounds connecting and each answer, in seconds."""
 
-    def __new__(cls, url: str, *, account: str, **options: Unpack[RedisStoreOptions]) -> RedisStore: ...
+    def __new__(cls, url: str, account: Optional[str] = None, **options: Unpack[RedisStoreOptions]) -> RedisStore: ...
 
 @final
 class TokenManager:
@@ -223,3 +227,136 @@ class TokenManager:
     def stats(self) -> dict[str, int]:
         """Counters: ``refreshes``, ``adoptions`` (a token another process stored), ``failures``."""
         ...
+
+@final
+class Health:
+    """How an account's grant is doing in this process. Never holds a secret."""
+
+    @property
+    def status(self) -> Literal["ok", "failing", "needs_reauthorization"]:
+        """``"failing"``: the last refresh failed in a way that may pass (refreshing goes on);
+        ``"needs_reauthorization"``: the server refused the grant (``invalid_grant``) and no
+        other process had a newer one: a person must authorize again."""
+        ...
+    @property
+    def code(self) -> Optional[str]:
+        """The last failure's error code; ``None`` when ``"ok"``."""
+        ...
+    @property
+    def refresh_token_state(self) -> Optional[Literal["unused", "rejected", "unknown"]]:
+        """The last failure's refresh-token state; ``None`` when ``"ok"``."""
+        ...
+    @property
+    def since(self) -> Optional[float]:
+        """When it stopped being ``"ok"``, in Unix seconds; ``None`` when ``"ok"``."""
+        ...
+    @property
+    def attempts(self) -> int:
+        """Failed refreshes since then."""
+        ...
+
+@final
+class AccountEvent:
+    """What happened to an account, as ``on_event`` receives it. Never holds a secret."""
+
+    @property
+    def kind(self) -> Literal["refreshed", "failed", "needs_reauthorization", "recovered"]:
+        """``"needs_reauthorization"`` is reported once per refused grant; ``"recovered"``
+        when a failing grant works again."""
+        ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def code(self) -> Optional[str]:
+        """The failure's error code (``"failed"``, ``"needs_reauthorization"``)."""
+        ...
+    @property
+    def refresh_token_state(self) -> Optional[Literal["unused", "rejected", "unknown"]]:
+        """The failure's refresh-token state (``"failed"``, ``"needs_reauthorization"``)."""
+        ...
+    @property
+    def attempts(self) -> int:
+        """The account's failed refreshes in a row (``"failed"``, ``"needs_reauthorization"``)."""
+        ...
+
+@final
+class AccountTokens:
+    """Valid access tokens for many accounts of one token endpoint and one client, kept in one
+    store. Each account has a ``TokenManager``'s guarantees; a cached token is served without
+    a lock; accounts load lazily from the store and at most ``max_cached_accounts`` stay in
+    memory; ``refresh_ahead=True`` refreshes them on background threads before callers find
+    them due. A context manager: leaving it calls ``close()``."""
+
+    def __new__(
+        cls,
+        client: Client,
+        client_id: str,
+        client_secret: str,
+        *,
+        store: Union[MemoryStore, FileStore, RedisStore, None] = None,
+        on_event: Optional[Callable[[AccountEvent], object]] = None,
+        **options: Unpack[AccountTokensOptions],
+    ) -> AccountTokens:
+        """``store``: a ``MemoryStore`` (the default) for one process, a ``FileStore`` over a
+        directory (one file per account) for one host, a ``RedisStore(url)`` without an
+        account for many hosts. ``on_event`` is called with every ``AccountEvent``, on the
+        thread that saw it (a caller's or a refresh-ahead thread): keep it short; what it
+        raises is reported through ``sys.unraisablehook`` and never breaks a refresh. The
+        options (``AccountTokensOptions``) are keyword arguments, durations in seconds."""
+        ...
+    def access_token(self, account: str) -> str:
+        """A valid access token for ``account``, refreshing first (once, for every caller)
+        when needed. An account id is 1 to 256 bytes without NUL (else ``InvalidInputError``)."""
+        ...
+    def token(self, account: str) -> Token:
+        """``account``'s current token, refreshing first when needed."""
+        ...
+    def access_token_async(self, account: str) -> Coroutine[Any, Any, str]:
+        """Resolves to the access token, as ``access_token()`` returns it. Cancellation as
+        for ``Client.refresh_async``."""
+        ...
+    def token_async(self, account: str) -> Coroutine[Any, Any, Token]:
+        """Resolves to ``account``'s current ``Token``."""
+        ...
+    def invalidate(self, account: str) -> None:
+        """Marks ``account``'s token stale (say, after the API answered 401): its next call refreshes."""
+        ...
+    def allow_resend(self, account: str) -> None:
+        """After a refresh of ``account`` whose outcome was unknown, lets the next call send
+        its refresh token once more (see ``TokenManager.allow_resend``)."""
+        ...
+    def add(self, account: str, refresh_token: Union[str, Token]) -> None:
+        """Stores a new grant for ``account`` (a refresh token, or a ``Token`` whose access
+        token is used until due), replacing what was stored; a grant that needed
+        reauthorization works again."""
+        ...
+    def remove(self, account: str) -> bool:
+        """Deletes ``account``'s grant from the store and from memory; whether there was one."""
+        ...
+    def accounts(self) -> list[str]:
+        """Every account the store holds a grant for, sorted."""
+        ...
+    def health(self, account: str) -> Health:
+        """How ``account``'s grant is doing in this process."""
+        ...
+    def unhealthy(self) -> list[tuple[str, Health]]:
+        """Every account whose grant is not ``"ok"``, sorted by account."""
+        ...
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: ``cached`` (accounts in memory), ``refreshes``, ``refreshed_ahead``,
+        ``adoptions``, ``failures``, ``waits`` (calls that waited on a refresh: 0 while
+        refresh-ahead keeps up), ``evictions``."""
+        ...
+    def close(self) -> None:
+        """Stops refresh-ahead: waits for the calls and refreshes in flight, then joins its
+        threads. Later calls raise ``InvalidInputError``. Calling it again does nothing; it
+        also runs at interpreter exit."""
+        ...
+    def __enter__(self) -> AccountTokens: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> bool: ...
