@@ -114,7 +114,7 @@ test-node: node build redis-server ## The Node suite (node --test), the .d.ts ch
 C_TESTS := target/c-tests
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -pedantic -Ibindings-c/include -I$(C_TESTS)
 STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s
-C_PROGRAMS := api conformance manager redis_store
+C_PROGRAMS := api conformance manager redis_store accounts
 VALGRIND := valgrind -q --suppressions=bindings-c/tests/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=1
 PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)

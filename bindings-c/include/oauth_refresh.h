@@ -8,6 +8,28 @@
 #include <stdint.h>
 
 /**
+ * What happened to an account.
+ */
+typedef enum oauth_refresh_event_kind {
+  /**
+   * This process refreshed its token (and stored it, or tried to).
+   */
+  OAUTH_REFRESH_EVENT_KIND_REFRESHED = 0,
+  /**
+   * A refresh failed; refreshing goes on.
+   */
+  OAUTH_REFRESH_EVENT_KIND_FAILED = 1,
+  /**
+   * The grant needs a person to authorize again: reported once.
+   */
+  OAUTH_REFRESH_EVENT_KIND_NEEDS_REAUTHORIZATION = 2,
+  /**
+   * A failing grant works again.
+   */
+  OAUTH_REFRESH_EVENT_KIND_RECOVERED = 3,
+} oauth_refresh_event_kind;
+
+/**
  * What a call returned. Values are stable and never reused.
  */
 typedef enum oauth_refresh_result {
@@ -120,6 +142,35 @@ typedef enum oauth_refresh_token_state {
 } oauth_refresh_token_state;
 
 /**
+ * Where an account's grant stands.
+ */
+typedef enum oauth_refresh_health_status {
+  /**
+   * Its last refresh (if any) in this process succeeded.
+   */
+  OAUTH_REFRESH_HEALTH_STATUS_OK = 0,
+  /**
+   * Its last refresh failed in a way that may pass (server down, timeout, rate limit,
+   * unknown outcome): refreshing goes on.
+   */
+  OAUTH_REFRESH_HEALTH_STATUS_FAILING = 1,
+  /**
+   * The server refused the grant (`invalid_grant`) and no other process had a newer one:
+   * a person must authorize again. Nothing is sent for it until a new grant is added
+   * (here or by another process sharing the store).
+   */
+  OAUTH_REFRESH_HEALTH_STATUS_NEEDS_REAUTHORIZATION = 2,
+} oauth_refresh_health_status;
+
+/**
+ * Valid access tokens for many accounts of one token endpoint and one client (a Gusto
+ * partner's companies): each account refreshed once however many threads, processes or
+ * hosts ask, a cached token served without a lock. Thread-safe. Create with
+ * oauth_refresh_accounts_new(), free exactly once with oauth_refresh_accounts_free().
+ */
+typedef struct oauth_refresh_accounts oauth_refresh_accounts;
+
+/**
  * Refreshes tokens at one token endpoint and keeps connections alive. Thread-safe: one
  * client may be used by many threads at once. Create with oauth_refresh_client_new(),
  * free with oauth_refresh_client_free() once no thread uses it.
@@ -139,10 +190,11 @@ typedef struct oauth_refresh_error oauth_refresh_error;
 typedef struct oauth_refresh_manager oauth_refresh_manager;
 
 /**
- * Where a manager keeps its token. Create with oauth_refresh_store_file_new() or
+ * Where a manager keeps its token, or the accounts theirs. Create with
+ * oauth_refresh_store_memory_new(), oauth_refresh_store_file_new() or
  * oauth_refresh_store_redis_new(); free exactly once with oauth_refresh_store_free(). A
- * manager keeps its own reference, so the store may be freed once the managers using it
- * exist.
+ * manager or accounts handle keeps its own reference, so the store may be freed once the
+ * handles using it exist.
  */
 typedef struct oauth_refresh_store oauth_refresh_store;
 
@@ -153,6 +205,248 @@ typedef struct oauth_refresh_store oauth_refresh_store;
  * as long as the token.
  */
 typedef struct oauth_refresh_token oauth_refresh_token;
+
+/**
+ * One event, passed to `on_event`. Never holds a secret. It and `account` are valid only
+ * during the call: copy what you keep.
+ */
+typedef struct oauth_refresh_account_event {
+  /**
+   * What happened.
+   */
+  enum oauth_refresh_event_kind kind;
+  /**
+   * To which account (a NUL-terminated string).
+   */
+  const char *account;
+  /**
+   * The failure's code (`FAILED`, `NEEDS_REAUTHORIZATION`); `OAUTH_REFRESH_RESULT_OK`
+   * otherwise.
+   */
+  enum oauth_refresh_result code;
+  /**
+   * The failure's refresh-token state (`FAILED`, `NEEDS_REAUTHORIZATION`); `UNUSED`
+   * otherwise.
+   */
+  enum oauth_refresh_token_state refresh_token_state;
+  /**
+   * The account's failed refreshes in a row (`FAILED`, `NEEDS_REAUTHORIZATION`); 0
+   * otherwise.
+   */
+  uint32_t attempts;
+} oauth_refresh_account_event;
+
+/**
+ * Called with every event, on the thread that saw it: a caller's thread (inside
+ * oauth_refresh_accounts_access_token() and the like) or a refresh-ahead thread. Several
+ * threads may call it at once, so it must be thread-safe; keep it short (a refresh waits
+ * for it), and do not free the accounts handle from it.
+ */
+typedef void (*oauth_refresh_on_event)(void *context,
+                                       const struct oauth_refresh_account_event *event);
+
+/**
+ * Accounts options; start from oauth_refresh_accounts_options_default(), which fills in
+ * every default, then change fields. Strings are borrowed for the duration of
+ * oauth_refresh_accounts_new().
+ */
+typedef struct oauth_refresh_accounts_options {
+  /**
+   * Your client ID. Required.
+   */
+  const char *client_id;
+  /**
+   * Your client secret. Required.
+   */
+  const char *client_secret;
+  /**
+   * Sent as `scope` with every refresh (a narrower scope), or NULL to send none.
+   */
+  const char *scope;
+  /**
+   * Sent as `redirect_uri` with every refresh (Gusto: the one set up in the Developer
+   * Portal), or NULL to send none.
+   */
+  const char *redirect_uri;
+  /**
+   * Where every account's grant is kept: a store from oauth_refresh_store_memory_new()
+   * (one process), oauth_refresh_store_file_new() over a directory (one host) or
+   * oauth_refresh_store_redis_new() without an account (many hosts), or NULL for a new
+   * memory store of this handle's own. The handle keeps its own reference: the store may
+   * be freed after oauth_refresh_accounts_new().
+   */
+  const struct oauth_refresh_store *store;
+  /**
+   * Refresh when less than this fraction of the lifetime is left (default 0.1).
+   */
+  double refresh_fraction;
+  /**
+   * ... but never later than this before expiry, in ms (default 30000; 0 is allowed).
+   */
+  uint64_t min_window_ms;
+  /**
+   * Up to this fraction of the window is added at random, so that accounts do not
+   * refresh in lockstep (default 0.1).
+   */
+  double jitter;
+  /**
+   * The lifetime assumed for a token without expires_in, in ms (default 3600000).
+   */
+  uint64_t default_lifetime_ms;
+  /**
+   * How long a caller whose token has expired waits for another process's refresh, in
+   * ms (default 30000).
+   */
+  uint64_t lease_wait_ms;
+  /**
+   * How long a refresher that died keeps the lease in Redis, in ms (default 10000; at
+   * least 100).
+   */
+  uint64_t lease_ttl_ms;
+  /**
+   * When the store cannot be reached and the token has expired, refresh anyway without
+   * coordination (default false: another host could then reuse the same refresh token).
+   */
+  bool refresh_without_store;
+  /**
+   * Accounts kept in memory at most (default 10000; at least 1): the idlest are dropped
+   * beyond it and loaded again from the store when asked for.
+   */
+  uint32_t max_cached_accounts;
+  /**
+   * Refresh every account before it is due, on a background thread, so that callers never
+   * wait (default false). oauth_refresh_accounts_free() stops it.
+   */
+  bool refresh_ahead;
+  /**
+   * Refresh-ahead refreshes in flight at once, at most (default 4; at least 1).
+   */
+  uint32_t max_concurrent_refreshes;
+  /**
+   * Refresh-ahead requests per minute to the token endpoint, at most (default 0: no
+   * limit; Gusto allows 200 per minute per application and user).
+   */
+  uint32_t requests_per_minute;
+  /**
+   * Refresh-ahead also refreshes a grant this long after it was issued, in ms, for
+   * servers that expire unused refresh tokens (default 0: never).
+   */
+  uint64_t keep_alive_ms;
+  /**
+   * Called with every event (see `oauth_refresh_on_event`), or NULL.
+   */
+  oauth_refresh_on_event on_event;
+  /**
+   * Passed to `on_event` unchanged. The caller keeps it valid, and safe to use from any
+   * thread, while the handle lives.
+   */
+  void *context;
+} oauth_refresh_accounts_options;
+
+/**
+ * A list of strings the caller owns: `len` NUL-terminated strings at `items` (NULL when
+ * `len` is 0). Free it exactly once with oauth_refresh_strings_free().
+ */
+typedef struct oauth_refresh_strings {
+  /**
+   * The strings.
+   */
+  const char *const *items;
+  /**
+   * How many.
+   */
+  size_t len;
+} oauth_refresh_strings;
+
+/**
+ * How an account's grant is doing in this process. Never holds a secret.
+ */
+typedef struct oauth_refresh_health {
+  /**
+   * Where the grant stands.
+   */
+  enum oauth_refresh_health_status status;
+  /**
+   * The last failure's code; `OAUTH_REFRESH_RESULT_OK` while the status is `OK`.
+   */
+  enum oauth_refresh_result code;
+  /**
+   * The last failure's refresh-token state; `UNUSED` while the status is `OK`.
+   */
+  enum oauth_refresh_token_state refresh_token_state;
+  /**
+   * When it stopped being `OK`, in Unix milliseconds; 0 while it is `OK`.
+   */
+  uint64_t since_ms;
+  /**
+   * Failed refreshes since then.
+   */
+  uint32_t attempts;
+} oauth_refresh_health;
+
+/**
+ * One account that is not `OK`, and its health.
+ */
+typedef struct oauth_refresh_account_health {
+  /**
+   * The account (a NUL-terminated string, owned by the list).
+   */
+  const char *account;
+  /**
+   * Its health.
+   */
+  struct oauth_refresh_health health;
+} oauth_refresh_account_health;
+
+/**
+ * The accounts that are not `OK`, sorted by account: `len` entries at `items` (NULL when
+ * `len` is 0). Free it exactly once with oauth_refresh_unhealthy_free().
+ */
+typedef struct oauth_refresh_unhealthy {
+  /**
+   * The accounts and their health.
+   */
+  const struct oauth_refresh_account_health *items;
+  /**
+   * How many.
+   */
+  size_t len;
+} oauth_refresh_unhealthy;
+
+/**
+ * The accounts' counters since the handle was created.
+ */
+typedef struct oauth_refresh_account_stats {
+  /**
+   * Accounts held in memory now.
+   */
+  uint64_t cached;
+  /**
+   * Refreshes this process performed successfully (callers' and refresh-ahead's).
+   */
+  uint64_t refreshes;
+  /**
+   * Of those, the ones refresh-ahead performed.
+   */
+  uint64_t refreshed_ahead;
+  /**
+   * Tokens taken over from the store because another process refreshed first.
+   */
+  uint64_t adoptions;
+  /**
+   * Refreshes that failed.
+   */
+  uint64_t failures;
+  /**
+   * Calls that found their account's token due and so waited on a refresh (or its
+   * failure). With refresh-ahead keeping up, this stays 0.
+   */
+  uint64_t waits;
+  /**
+   * Accounts dropped from memory to keep within `max_cached_accounts`.
+   */
+  uint64_t evictions;
+} oauth_refresh_account_stats;
 
 /**
  * Client options. Start from oauth_refresh_client_options_default() or
@@ -314,9 +608,10 @@ typedef struct oauth_refresh_manager_options {
    */
   const char *redirect_uri;
   /**
-   * Where the token is kept: a store from oauth_refresh_store_file_new() (one host) or
-   * oauth_refresh_store_redis_new() (many hosts), or NULL to keep it in this manager's
-   * memory. The manager keeps its own reference: the store may be freed after
+   * Where the token is kept: a store from oauth_refresh_store_file_new() (one host),
+   * oauth_refresh_store_redis_new() with an account (many hosts) or
+   * oauth_refresh_store_memory_new() (shared in this process), or NULL to keep it in this
+   * manager's memory. The manager keeps its own reference: the store may be freed after
    * oauth_refresh_manager_new().
    */
   const struct oauth_refresh_store *store;
@@ -368,7 +663,10 @@ typedef struct oauth_refresh_manager_options {
  */
 typedef struct oauth_refresh_store_options {
   /**
-   * Redis only: the account whose token this is. Required for Redis.
+   * Redis only: the account whose token this is, for a manager; NULL: every account, for
+   * oauth_refresh_accounts_new() (one connection for all of them). A store of one account
+   * given to the accounts, or one of every account given to a manager, fails with
+   * `OAUTH_REFRESH_RESULT_INVALID_INPUT` at first use.
    */
   const char *account;
   /**
@@ -395,6 +693,193 @@ typedef struct oauth_refresh_store_options {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Options with every default, taken from the core (fill in `client_id` and
+ * `client_secret`).
+ */
+struct oauth_refresh_accounts_options oauth_refresh_accounts_options_default(void);
+
+/**
+ * Creates the accounts handle refreshing through `client`, and starts refresh-ahead if
+ * asked. It keeps its own references to the client and the store, so both may be freed
+ * before it. On success writes `*accounts_out` (free it exactly once with
+ * oauth_refresh_accounts_free()); on failure writes `*error_out` if it is not NULL (free it
+ * exactly once with oauth_refresh_error_free()): a value out of range is
+ * `OAUTH_REFRESH_RESULT_INVALID_INPUT` naming the field.
+ *
+ * # Safety
+ * `client` is a live client; `options` points to valid options; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_new(const struct oauth_refresh_client *client,
+                                                     const struct oauth_refresh_accounts_options *options,
+                                                     struct oauth_refresh_accounts **accounts_out,
+                                                     struct oauth_refresh_error **error_out);
+
+/**
+ * `account`'s current access token, refreshed first if needed (blocking). On success writes
+ * `*access_token_out`, a copy the caller owns: free it exactly once with
+ * oauth_refresh_string_free(), which wipes it. On failure writes `*error_out` if not NULL
+ * (free it exactly once with oauth_refresh_error_free()): an account id that is empty,
+ * longer than 256 bytes or unknown to the store is `OAUTH_REFRESH_RESULT_INVALID_INPUT`; a
+ * grant that needs reauthorization is `OAUTH_REFRESH_RESULT_INVALID_GRANT` at once, with
+ * nothing sent, until a new grant is added.
+ *
+ * # Safety
+ * `accounts` is a live handle; `account` a C string; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_access_token(const struct oauth_refresh_accounts *accounts,
+                                                              const char *account,
+                                                              char **access_token_out,
+                                                              struct oauth_refresh_error **error_out);
+
+/**
+ * `account`'s current token, refreshed first if needed (blocking). On success writes
+ * `*token_out` (free it exactly once with oauth_refresh_token_free()); failures as
+ * oauth_refresh_accounts_access_token().
+ *
+ * # Safety
+ * `accounts` is a live handle; `account` a C string; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_token(const struct oauth_refresh_accounts *accounts,
+                                                       const char *account,
+                                                       struct oauth_refresh_token **token_out,
+                                                       struct oauth_refresh_error **error_out);
+
+/**
+ * Marks `account`'s token stale (say, after the API answered 401): its next call
+ * refreshes. A NULL argument, or an account not in memory, is a no-op.
+ *
+ * # Safety
+ * `accounts` is NULL or a live handle; `account` is NULL or a C string.
+ */
+void oauth_refresh_accounts_invalidate(const struct oauth_refresh_accounts *accounts,
+                                       const char *account);
+
+/**
+ * After a refresh of `account` whose outcome is unknown (state `UNKNOWN`), its refresh
+ * token is not sent again by itself (see oauth_refresh_manager_allow_resend()): this lets
+ * the next call send it once more. A NULL argument, or an account not in memory, is a
+ * no-op.
+ *
+ * # Safety
+ * `accounts` is NULL or a live handle; `account` is NULL or a C string.
+ */
+void oauth_refresh_accounts_allow_resend(const struct oauth_refresh_accounts *accounts,
+                                         const char *account);
+
+/**
+ * Stores a new grant for `account` (from an authorization-code exchange, or Gusto's
+ * partner-managed-company call), replacing what was stored, under the account's lease; it
+ * is refreshed when first used. A grant that needed reauthorization works again. Nothing is
+ * sent. On failure writes `*error_out` if not NULL (free it exactly once with
+ * oauth_refresh_error_free()): an empty `refresh_token` or a bad account id is
+ * `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+ *
+ * # Safety
+ * `accounts` is a live handle; `account` and `refresh_token` are C strings; `error_out` is
+ * NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_add(const struct oauth_refresh_accounts *accounts,
+                                                     const char *account,
+                                                     const char *refresh_token,
+                                                     struct oauth_refresh_error **error_out);
+
+/**
+ * Deletes `account`'s grant from the store and from memory. On success writes whether
+ * there was one to `*removed_out`; on failure writes `*error_out` if not NULL (free it
+ * exactly once with oauth_refresh_error_free()).
+ *
+ * # Safety
+ * `accounts` is a live handle; `account` a C string; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_remove(const struct oauth_refresh_accounts *accounts,
+                                                        const char *account,
+                                                        bool *removed_out,
+                                                        struct oauth_refresh_error **error_out);
+
+/**
+ * Every account the store holds a grant for, sorted. On success writes `*accounts_out`
+ * (free it exactly once with oauth_refresh_strings_free()); on failure writes `*error_out`
+ * if not NULL (free it exactly once with oauth_refresh_error_free()).
+ *
+ * # Safety
+ * `accounts` is a live handle; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_accounts(const struct oauth_refresh_accounts *accounts,
+                                                          struct oauth_refresh_strings *accounts_out,
+                                                          struct oauth_refresh_error **error_out);
+
+/**
+ * How `account`'s grant is doing in this process (an account never refreshed here is
+ * `OK`). On success writes `*health_out`; `OAUTH_REFRESH_RESULT_NULL_ARGUMENT` or
+ * `OAUTH_REFRESH_RESULT_INVALID_UTF8` (writing nothing) for a bad argument.
+ *
+ * # Safety
+ * `accounts` is NULL or a live handle; `account` is NULL or a C string; `health_out` is
+ * NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_health(const struct oauth_refresh_accounts *accounts,
+                                                        const char *account,
+                                                        struct oauth_refresh_health *health_out);
+
+/**
+ * Every account whose grant is not `OK`, sorted by account. On success writes
+ * `*unhealthy_out` (free it exactly once with oauth_refresh_unhealthy_free());
+ * `OAUTH_REFRESH_RESULT_NULL_ARGUMENT` (writing nothing) if a pointer is NULL.
+ *
+ * # Safety
+ * `accounts` is NULL or a live handle; `unhealthy_out` is NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_unhealthy(const struct oauth_refresh_accounts *accounts,
+                                                           struct oauth_refresh_unhealthy *unhealthy_out);
+
+/**
+ * The counters since the handle was created. On success writes `*stats_out`;
+ * `OAUTH_REFRESH_RESULT_NULL_ARGUMENT` (writing nothing) if a pointer is NULL.
+ *
+ * # Safety
+ * `accounts` is NULL or a live handle; `stats_out` is NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_accounts_stats(const struct oauth_refresh_accounts *accounts,
+                                                       struct oauth_refresh_account_stats *stats_out);
+
+/**
+ * Frees the handle: stops refresh-ahead, waiting for the refreshes in flight (so no event
+ * comes after it returns). Call exactly once, only with a pointer this library returned
+ * (or NULL, which is ignored), never from `on_event`. No other thread may be using it.
+ *
+ * # Safety
+ * `accounts` is NULL or a handle from oauth_refresh_accounts_new(), not yet freed.
+ */
+void oauth_refresh_accounts_free(struct oauth_refresh_accounts *accounts);
+
+/**
+ * Frees a list from oauth_refresh_accounts_accounts() and empties it (`items` NULL, `len`
+ * 0), so freeing it again does nothing. NULL is ignored.
+ *
+ * # Safety
+ * `strings` is NULL, or a list this library wrote and the caller did not change.
+ */
+void oauth_refresh_strings_free(struct oauth_refresh_strings *strings);
+
+/**
+ * Frees a list from oauth_refresh_accounts_unhealthy() and empties it (`items` NULL, `len`
+ * 0), so freeing it again does nothing. NULL is ignored.
+ *
+ * # Safety
+ * `unhealthy` is NULL, or a list this library wrote and the caller did not change.
+ */
+void oauth_refresh_unhealthy_free(struct oauth_refresh_unhealthy *unhealthy);
 
 /**
  * Options with every default (an RFC 6749 endpoint; set `token_url`).
@@ -636,8 +1121,21 @@ void oauth_refresh_manager_free(struct oauth_refresh_manager *manager);
 struct oauth_refresh_store_options oauth_refresh_store_options_default(void);
 
 /**
+ * A store in this process's memory, to share between handles: several accounts handles, or
+ * managers (each manager given it shares one token). A handle given NULL instead keeps
+ * its own. On success writes `*store_out` (free it exactly once with
+ * oauth_refresh_store_free()); `OAUTH_REFRESH_RESULT_NULL_ARGUMENT` if `store_out` is NULL.
+ *
+ * # Safety
+ * `store_out` is NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_store_memory_new(struct oauth_refresh_store **store_out);
+
+/**
  * A JSON file (mode 0600) shared by the processes of one host; `options` may be NULL
- * (only `encryption_key` applies). On success writes `*store_out` (free it exactly once
+ * (only `encryption_key` applies). Given to oauth_refresh_accounts_new(), `path` is a
+ * directory instead, holding one file per account (names safe whatever the account id). On success writes `*store_out` (free it exactly once
  * with oauth_refresh_store_free()); on failure writes `*error_out` if it is not NULL (free
  * it exactly once with oauth_refresh_error_free()).
  *
@@ -652,7 +1150,9 @@ enum oauth_refresh_result oauth_refresh_store_file_new(const char *path,
 
 /**
  * Redis at `url` (`redis://[user:password@]host:port[/db]`), shared by the processes of
- * many hosts; `options->account` is required. Nothing connects until first use. On success
+ * many hosts: one account's token (`options->account`, for a manager) or every account's
+ * (`options->account` NULL, for oauth_refresh_accounts_new()). Nothing connects until first
+ * use. On success
  * writes `*store_out` (free it exactly once with oauth_refresh_store_free()); on failure
  * writes `*error_out` if it is not NULL (free it exactly once with
  * oauth_refresh_error_free()).
@@ -668,7 +1168,7 @@ enum oauth_refresh_result oauth_refresh_store_redis_new(const char *url,
 
 /**
  * Frees a store. Call exactly once, only with a pointer this library returned (or NULL,
- * which is ignored). Managers created with it keep working.
+ * which is ignored). Managers and accounts created with it keep working.
  *
  * # Safety
  * `store` is NULL or a store from this library, not yet freed.

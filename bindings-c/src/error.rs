@@ -102,6 +102,16 @@ pub enum oauth_refresh_token_state {
     Unknown = 2,
 }
 
+impl From<RefreshTokenState> for oauth_refresh_token_state {
+    fn from(state: RefreshTokenState) -> Self {
+        match state {
+            RefreshTokenState::Unused => oauth_refresh_token_state::Unused,
+            RefreshTokenState::Rejected => oauth_refresh_token_state::Rejected,
+            RefreshTokenState::Unknown => oauth_refresh_token_state::Unknown,
+        }
+    }
+}
+
 /// Details of a failure. Create: any call that takes an `error_out`. Free exactly once with
 /// oauth_refresh_error_free(). Strings it returns live as long as the error.
 pub struct oauth_refresh_error {
@@ -168,11 +178,7 @@ impl From<&Error> for Box<oauth_refresh_error> {
         Box::new(oauth_refresh_error {
             code: e.code().into(),
             message: c_string(&e.to_string()),
-            state: match e.refresh_token_state() {
-                RefreshTokenState::Unused => oauth_refresh_token_state::Unused,
-                RefreshTokenState::Rejected => oauth_refresh_token_state::Rejected,
-                RefreshTokenState::Unknown => oauth_refresh_token_state::Unknown,
-            },
+            state: e.refresh_token_state().into(),
             retryable: e.is_retryable(),
             status: e.status().unwrap_or(0),
             error: e.error().map(c_string),

@@ -8,6 +8,7 @@
 // its doc comment states what the pointer must be.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod accounts;
 mod client;
 mod error;
 mod ffi;
@@ -15,6 +16,7 @@ mod manager;
 mod store;
 mod token;
 
+pub use accounts::*;
 pub use client::*;
 pub use error::*;
 pub use manager::*;

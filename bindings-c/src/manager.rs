@@ -38,9 +38,10 @@ pub struct oauth_refresh_manager_options {
     /// Sent as `redirect_uri` with every refresh (Gusto: the one set up in the Developer
     /// Portal), or NULL to send none.
     pub redirect_uri: *const c_char,
-    /// Where the token is kept: a store from oauth_refresh_store_file_new() (one host) or
-    /// oauth_refresh_store_redis_new() (many hosts), or NULL to keep it in this manager's
-    /// memory. The manager keeps its own reference: the store may be freed after
+    /// Where the token is kept: a store from oauth_refresh_store_file_new() (one host),
+    /// oauth_refresh_store_redis_new() with an account (many hosts) or
+    /// oauth_refresh_store_memory_new() (shared in this process), or NULL to keep it in this
+    /// manager's memory. The manager keeps its own reference: the store may be freed after
     /// oauth_refresh_manager_new().
     pub store: *const oauth_refresh_store,
     /// Refresh when less than this fraction of the lifetime is left (default 0.1).
@@ -169,7 +170,7 @@ pub unsafe extern "C" fn oauth_refresh_manager_new(
         set_each(values, |name, value| config.set(C, name, value))?;
         // SAFETY: NULL or a live store, per the contract.
         let store: Arc<dyn TokenStore> = match unsafe { o.store.as_ref() } {
-            Some(store) => store.0.clone(),
+            Some(store) => store.token.clone(),
             None => Arc::new(oauth::MemoryStore::new()),
         };
         let mut manager = config

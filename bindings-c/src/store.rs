@@ -1,19 +1,23 @@
-//! Stores a manager can share: a file (one host) or Redis (many hosts), optionally encrypted.
+//! Stores a manager or the accounts can share: memory (one process), a file or a directory
+//! (one host) or Redis (many hosts), optionally encrypted.
 
 use std::ffi::c_char;
 use std::sync::Arc;
 
 use oauth::options::Value;
-use oauth::{StoreOptions, TokenStore};
+use oauth::{AccountStore, StoreOptions, TokenStore};
 
-use crate::error::oauth_refresh_error;
-use crate::ffi::{boundary, guard, req_str, set_each, text, Refusal, Sends, C};
+use crate::error::{oauth_refresh_error, oauth_refresh_result};
+use crate::ffi::{boundary, guard, opt_str, req_str, set_each, text, Refusal, Sends, C};
 
 /// Store options; start from oauth_refresh_store_options_default(), which fills in every
 /// default. Strings are borrowed for the duration of the call that takes them.
 #[repr(C)]
 pub struct oauth_refresh_store_options {
-    /// Redis only: the account whose token this is. Required for Redis.
+    /// Redis only: the account whose token this is, for a manager; NULL: every account, for
+    /// oauth_refresh_accounts_new() (one connection for all of them). A store of one account
+    /// given to the accounts, or one of every account given to a manager, fails with
+    /// `OAUTH_REFRESH_RESULT_INVALID_INPUT` at first use.
     pub account: *const c_char,
     /// Redis only: the key prefix; NULL means "oauth-refresh". It may not contain `{` or
     /// `}`. Keys are `<prefix>:{<account>}:token` and `<prefix>:{<account>}:lease`: the
@@ -28,11 +32,27 @@ pub struct oauth_refresh_store_options {
     pub timeout_ms: u64,
 }
 
-/// Where a manager keeps its token. Create with oauth_refresh_store_file_new() or
+/// Where a manager keeps its token, or the accounts theirs. Create with
+/// oauth_refresh_store_memory_new(), oauth_refresh_store_file_new() or
 /// oauth_refresh_store_redis_new(); free exactly once with oauth_refresh_store_free(). A
-/// manager keeps its own reference, so the store may be freed once the managers using it
-/// exist.
-pub struct oauth_refresh_store(pub(crate) Arc<dyn TokenStore>);
+/// manager or accounts handle keeps its own reference, so the store may be freed once the
+/// handles using it exist.
+pub struct oauth_refresh_store {
+    /// The store as one account's (what a manager takes).
+    pub(crate) token: Arc<dyn TokenStore>,
+    /// The same store as every account's (what the accounts take).
+    pub(crate) accounts: Arc<dyn AccountStore>,
+}
+
+impl oauth_refresh_store {
+    fn new<S: TokenStore + AccountStore + 'static>(store: S) -> Self {
+        let store = Arc::new(store);
+        oauth_refresh_store {
+            token: store.clone(),
+            accounts: store,
+        }
+    }
+}
 
 /// Options with every default.
 #[no_mangle]
@@ -71,13 +91,38 @@ unsafe fn options_of(
 }
 
 /// Writes a new store to `store_out`.
-unsafe fn put(store_out: *mut *mut oauth_refresh_store, store: Arc<dyn TokenStore>) {
+unsafe fn put<S: TokenStore + AccountStore + 'static>(
+    store_out: *mut *mut oauth_refresh_store,
+    store: S,
+) {
     // SAFETY: the caller checked `store_out` is not NULL.
-    unsafe { *store_out = Box::into_raw(Box::new(oauth_refresh_store(store))) };
+    unsafe { *store_out = Box::into_raw(Box::new(oauth_refresh_store::new(store))) };
+}
+
+/// A store in this process's memory, to share between handles: several accounts handles, or
+/// managers (each manager given it shares one token). A handle given NULL instead keeps
+/// its own. On success writes `*store_out` (free it exactly once with
+/// oauth_refresh_store_free()); `OAUTH_REFRESH_RESULT_NULL_ARGUMENT` if `store_out` is NULL.
+///
+/// # Safety
+/// `store_out` is NULL or writable.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn oauth_refresh_store_memory_new(
+    store_out: *mut *mut oauth_refresh_store,
+) -> oauth_refresh_result {
+    boundary(std::ptr::null_mut(), Sends::Nothing, || {
+        if store_out.is_null() {
+            return Err(Refusal::null("store_out").into());
+        }
+        unsafe { put(store_out, oauth::MemoryStore::new()) };
+        Ok(())
+    })
 }
 
 /// A JSON file (mode 0600) shared by the processes of one host; `options` may be NULL
-/// (only `encryption_key` applies). On success writes `*store_out` (free it exactly once
+/// (only `encryption_key` applies). Given to oauth_refresh_accounts_new(), `path` is a
+/// directory instead, holding one file per account (names safe whatever the account id). On success writes `*store_out` (free it exactly once
 /// with oauth_refresh_store_free()); on failure writes `*error_out` if it is not NULL (free
 /// it exactly once with oauth_refresh_error_free()).
 ///
@@ -90,7 +135,7 @@ pub unsafe extern "C" fn oauth_refresh_store_file_new(
     options: *const oauth_refresh_store_options,
     store_out: *mut *mut oauth_refresh_store,
     error_out: *mut *mut oauth_refresh_error,
-) -> crate::error::oauth_refresh_result {
+) -> oauth_refresh_result {
     boundary(error_out, Sends::Nothing, || {
         let path = unsafe { req_str(path, "path") }?;
         if store_out.is_null() {
@@ -102,13 +147,15 @@ pub unsafe extern "C" fn oauth_refresh_store_file_new(
             None => StoreOptions::default(),
         };
         let store = options.file(path).map_err(|e| Box::from(&e))?;
-        unsafe { put(store_out, Arc::new(store)) };
+        unsafe { put(store_out, store) };
         Ok(())
     })
 }
 
 /// Redis at `url` (`redis://[user:password@]host:port[/db]`), shared by the processes of
-/// many hosts; `options->account` is required. Nothing connects until first use. On success
+/// many hosts: one account's token (`options->account`, for a manager) or every account's
+/// (`options->account` NULL, for oauth_refresh_accounts_new()). Nothing connects until first
+/// use. On success
 /// writes `*store_out` (free it exactly once with oauth_refresh_store_free()); on failure
 /// writes `*error_out` if it is not NULL (free it exactly once with
 /// oauth_refresh_error_free()).
@@ -122,7 +169,7 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
     options: *const oauth_refresh_store_options,
     store_out: *mut *mut oauth_refresh_store,
     error_out: *mut *mut oauth_refresh_error,
-) -> crate::error::oauth_refresh_result {
+) -> oauth_refresh_result {
     boundary(error_out, Sends::Nothing, || {
         let url = unsafe { req_str(url, "url") }?;
         // SAFETY: NULL or valid, per the contract.
@@ -130,17 +177,17 @@ pub unsafe extern "C" fn oauth_refresh_store_redis_new(
         if store_out.is_null() {
             return Err(Refusal::null("store_out").into());
         }
-        let account = unsafe { req_str(o.account, "options->account") }?;
+        let account = unsafe { opt_str(o.account, "options->account") }?;
         let store = unsafe { options_of(o, true) }?
-            .redis(url, Some(account))
+            .redis(url, account)
             .map_err(|e| Box::from(&e))?;
-        unsafe { put(store_out, Arc::new(store)) };
+        unsafe { put(store_out, store) };
         Ok(())
     })
 }
 
 /// Frees a store. Call exactly once, only with a pointer this library returned (or NULL,
-/// which is ignored). Managers created with it keep working.
+/// which is ignored). Managers and accounts created with it keep working.
 ///
 /// # Safety
 /// `store` is NULL or a store from this library, not yet freed.

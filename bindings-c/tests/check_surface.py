@@ -1,5 +1,6 @@
 """C's surface against tests/conformance/surface.json: the functions the library exports,
-the fields of each options struct, a getter per error field, and the result codes. Run by `make test-c` with the
+the fields of each options struct, a getter per error field, the result codes, and the
+health statuses and event kinds. Run by `make test-c` with the
 built shared library as its argument."""
 
 import json
@@ -30,6 +31,7 @@ def struct_fields(struct):
 OWN = {
     "oauth_refresh_client_options": ("client", set()),
     "oauth_refresh_manager_options": ("manager", {"store", "on_refresh", "user_data"}),
+    "oauth_refresh_accounts_options": ("accounts", {"store", "on_event", "context"}),
     "oauth_refresh_store_options": ("redis_store", {"account"}),
 }
 SPELLED = {"headers": {"header_names", "header_values", "headers_len"}}
@@ -64,6 +66,11 @@ for code in SURFACE["error_codes"]:
     # A caught panic has been OAUTH_REFRESH_RESULT_PANIC since the first version.
     if ("PANIC" if code == "internal" else code.upper()) not in results:
         failures.append(f"no result code for {code}")
+
+for enum, names in (("HEALTH_STATUS", SURFACE["health_statuses"]), ("EVENT_KIND", SURFACE["event_kinds"])):
+    values = set(re.findall(r"OAUTH_REFRESH_%s_(\w+) =" % enum, HEADER))
+    if values != {name.upper() for name in names}:
+        failures.append(f"oauth_refresh_{enum.lower()}: {sorted(values)} is not {sorted(names)}")
 
 for f in failures:
     print("FAIL", f)

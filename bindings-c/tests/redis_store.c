@@ -81,17 +81,30 @@ static int worker(int seconds) {
 }
 
 static void eight_processes_share_one_token(int seconds) {
+  /* The workers are forked first and wait for the seed: a fork right after this process
+   * held a Redis lease would copy the lease-renewal thread's state into them (it lingers for
+   * a second), which valgrind reports as lost in every child. */
+  pid_t children[8];
+  int go[2];
+  if (pipe(go) != 0) exit(2);
+  for (int i = 0; i < 8; i++) {
+    fflush(NULL);
+    children[i] = fork();
+    if (children[i] == 0) {
+      close(go[1]);
+      char byte = 0;
+      if (read(go[0], &byte, 1) != 1) _exit(3); /* the parent gave up */
+      _exit(worker(seconds));
+    }
+  }
+  close(go[0]);
   oauth_refresh_client *seeding = client_for("c-redis-seed", "expires=1");
   oauth_refresh_store *store = redis_store("c-hosts", "acct", NULL);
   CHECK(manager_token(seeding, store, "seed-c-redis", NULL, NULL) == OAUTH_REFRESH_RESULT_OK, "seed");
   oauth_refresh_store_free(store);
   oauth_refresh_client_free(seeding);
-
-  pid_t children[8];
-  for (int i = 0; i < 8; i++) {
-    children[i] = fork();
-    if (children[i] == 0) _exit(worker(seconds));
-  }
+  CHECK(write(go[1], "gggggggg", 8) == 8, "start the workers");
+  close(go[1]);
   for (int i = 0; i < 8; i++) {
     int status = 0;
     waitpid(children[i], &status, 0);
@@ -146,11 +159,12 @@ static void store_errors(void) {
   oauth_refresh_store_options options = oauth_refresh_store_options_default();
   oauth_refresh_store *store = NULL;
   oauth_refresh_error *error = NULL;
-  CHECK(oauth_refresh_store_redis_new("redis://127.0.0.1:1", &options, &store, &error) == OAUTH_REFRESH_RESULT_NULL_ARGUMENT,
-        "no account");
-  CHECK(store == NULL && strstr(oauth_refresh_error_message(error), "account") != NULL, "says which");
-  oauth_refresh_error_free(error);
-  error = NULL;
+  /* No account: a store of every account, for oauth_refresh_accounts_new() (accounts.c uses it). */
+  CHECK(oauth_refresh_store_redis_new("redis://127.0.0.1:1", &options, &store, &error) == OAUTH_REFRESH_RESULT_OK &&
+            store != NULL && error == NULL,
+        "no account: every account");
+  oauth_refresh_store_free(store);
+  store = NULL;
   options.account = "a";
   CHECK(oauth_refresh_store_redis_new("http://:hunter2@127.0.0.1:1", &options, &store, &error) == OAUTH_REFRESH_RESULT_INVALID_INPUT,
         "not a Redis URL");
