@@ -46,5 +46,66 @@ export interface TokenManagerOptions extends TokenManagerSettings {
   onRefresh?: ((token: Token) => unknown) | null
 }
 
+/** `new AccountTokens(client, options, store?)`: the core's settings plus the events hook. */
+export interface AccountTokensOptions extends AccountTokensSettings {
+  /** Called with every event (a refresh, a failure, a grant that needs reauthorization, one
+   * that recovered), on the JavaScript thread: the events of a call before that call returns
+   * or settles, refresh-ahead's soon after they happen (queued without making the refresh
+   * wait, and never keeping the process alive). Its return value is ignored; what it throws
+   * (or a promise it returns rejects with) is emitted as a process warning
+   * (`OAuthRefreshWarning`, code `ON_EVENT_FAILED`, the error as `cause`), and refreshing
+   * goes on. */
+  onEvent?: ((event: AccountEvent) => unknown) | null
+}
+
+/** What happened to one account. Never holds a token. */
+export interface AccountEvent {
+  /** `'refreshed'`: this process refreshed it; `'failed'`: a refresh failed, refreshing goes
+   * on; `'needs_reauthorization'`: the server refused the grant (reported once); `'recovered'`:
+   * a grant that was not `'ok'` works again. */
+  kind: 'refreshed' | 'failed' | 'needs_reauthorization' | 'recovered'
+  account: string
+  /** The failure's code (`'failed'`, `'needs_reauthorization'`), as `err.code` has it. */
+  code: OAuthRefreshErrorCode | null
+  /** The failure's refresh token state (`'failed'`, `'needs_reauthorization'`). */
+  refreshTokenState: 'unused' | 'rejected' | 'unknown' | null
+  /** The account's failed refreshes in a row. */
+  attempts: number
+}
+
+/** How an account's grant is doing in this process. */
+export interface AccountHealth {
+  /** `'failing'`: refreshes fail in a way that may pass; `'needs_reauthorization'`: the
+   * server refused the grant, and no request is made for it until a new one is added. */
+  status: 'ok' | 'failing' | 'needs_reauthorization'
+  /** The last failure's code. */
+  code: OAuthRefreshErrorCode | null
+  /** The last failure's refresh token state. */
+  refreshTokenState: 'unused' | 'rejected' | 'unknown' | null
+  /** When it stopped being `'ok'`, in milliseconds since the epoch (as `Date.now()`). */
+  since: number | null
+  /** Failed refreshes since then. */
+  attempts: number
+}
+
+/** `AccountTokens` counters since creation. */
+export interface AccountStats {
+  /** Accounts held in memory now. */
+  cached: number
+  /** Refreshes this process performed successfully (callers' and refresh-ahead's). */
+  refreshes: number
+  /** Of those, the ones refresh-ahead performed. */
+  refreshedAhead: number
+  /** Tokens taken over from the store because another process refreshed first. */
+  adoptions: number
+  /** Refreshes that failed. */
+  failures: number
+  /** Calls that found their account's token due and waited on a refresh (0 while
+   * refresh-ahead keeps up). */
+  waits: number
+  /** Accounts dropped from memory to keep within `maxCachedAccounts`. */
+  evictions: number
+}
+
 /** Merged with the generated `RedisStoreOptions` (`url`, `account`). */
 export interface RedisStoreOptions extends RedisStoreSettings {}

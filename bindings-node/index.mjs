@@ -5,6 +5,7 @@ import { createRequire } from 'node:module'
 const native = createRequire(import.meta.url)('./index.js')
 
 export const {
+  AccountTokens,
   Client,
   ERROR_CODES,
   FileStore,

@@ -34,7 +34,7 @@ pub fn install(env: &Env, exports: &mut Object) -> Result<()> {
 /// The spec's code, upper-cased: `INVALID_GRANT`, ..., `INTERNAL`. Derived from the core's
 /// name for every code, so no code can fall through to a made-up one (`ErrorCode` is
 /// `#[non_exhaustive]`, so a `match` outside the core would need a catch-all arm).
-fn code(code: ErrorCode) -> String {
+pub(crate) fn code(code: ErrorCode) -> String {
     code.as_str().to_ascii_uppercase()
 }
 

@@ -1,6 +1,7 @@
 //! `oauth-refresh` for Node: the core's client, tokens and errors, converted and nothing
 //! more. No HTTP or OAuth logic lives here.
 
+mod accounts;
 mod client;
 mod error;
 mod manager;

@@ -14,19 +14,21 @@ use crate::store::{FileStore, MemoryStore, RedisStore};
 use crate::token::Token;
 
 type Hook = FunctionRef<Token, Unknown<'static>>;
-type Wrap = FunctionRef<Unknown<'static>, Unknown<'static>>;
+type Wrap = FunctionRef<FnArgs<(Unknown<'static>, &'static str)>, Unknown<'static>>;
 
 thread_local! {
-    // One per JavaScript environment: wraps a hook so that its failure cannot lose a token.
+    // One per JavaScript environment: wraps a hook so that its failure cannot lose a token
+    // nor stop a refresh.
     static WRAP: RefCell<Option<Wrap>> = const { RefCell::new(None) };
     // The tokens the core handed to a manager's hook during the call this thread is
     // running (see `collecting`); `None` outside one.
     static REFRESHED: RefCell<Option<Vec<oauth_refresh::Token>>> = const { RefCell::new(None) };
 }
 
-/// Keeps `hook.js` for `TokenManager`s built in this environment.
+/// Keeps `hook.js` for the `TokenManager`s and `AccountTokens` built in this environment.
 pub fn install(env: &Env) -> Result<()> {
-    let wrap: Function<Unknown, Unknown> = env.run_script(include_str!("hook.js"))?;
+    let wrap: Function<FnArgs<(Unknown, &str)>, Unknown> =
+        env.run_script(include_str!("hook.js"))?;
     let wrap = wrap.create_ref()?;
     WRAP.with(|cell| cell.replace(Some(wrap)));
     Ok(())
@@ -115,7 +117,13 @@ impl TokenManager {
                 let hook = o.get_named_property::<Unknown>("onRefresh")?;
                 match hook.get_type()? {
                     ValueType::Undefined | ValueType::Null => None,
-                    ValueType::Function => Some(Arc::new(wrap_hook(&env, hook)?)),
+                    ValueType::Function => {
+                        let wrapped = wrapped(&env, hook, "onRefresh")?;
+                        // SAFETY: `hook.js` returns a function, a live handle of this environment.
+                        Some(Arc::new(unsafe {
+                            Hook::from_napi_value(env.raw(), wrapped.raw())
+                        }?))
+                    }
                     _ => {
                         let message = format!("{what}: onRefresh must be a function");
                         return Err(type_error(&env, message));
@@ -242,16 +250,20 @@ impl TokenManager {
     }
 }
 
-/// Wraps the user's hook in `hook.js`, whose function never throws.
-fn wrap_hook(env: &Env, hook: Unknown<'static>) -> Result<Hook> {
+/// The user's hook `name` wrapped by `hook.js` in a function that never throws.
+pub(crate) fn wrapped<'e>(
+    env: &'e Env,
+    hook: Unknown<'static>,
+    name: &'static str,
+) -> Result<Unknown<'e>> {
     WRAP.with(|cell| {
         let cell = cell.borrow();
         let wrap = cell
             .as_ref()
             .ok_or_else(|| Error::from_reason("oauth-refresh is not initialised"))?;
-        let wrapped = wrap.borrow_back(env)?.call(hook)?;
-        // SAFETY: `hook.js` returns a function, a live handle of this environment.
-        unsafe { Hook::from_napi_value(env.raw(), wrapped.raw()) }
+        let wrapped = wrap.borrow_back(env)?.call(FnArgs::from((hook, name)))?;
+        // SAFETY: a live handle of this environment, for as long as the caller's scope.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), wrapped.raw()) })
     })
 }
 

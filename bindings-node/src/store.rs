@@ -10,7 +10,8 @@ use crate::error::{convert, guard, to_js_error, type_error, NOT_SENT};
 use crate::options::{each, object, NODE};
 
 /// Keeps the token in this process only (what a manager without a store uses). Managers
-/// given the same `MemoryStore` share one token.
+/// given the same `MemoryStore` share one token; given to `AccountTokens`, it keeps every
+/// account's.
 #[napi]
 pub struct MemoryStore(pub(crate) Arc<oauth_refresh::MemoryStore>);
 
@@ -25,7 +26,8 @@ impl MemoryStore {
     }
 }
 
-/// Keeps the token in a JSON file (mode 0600) shared by the processes of one host.
+/// Keeps the token in a JSON file (mode 0600) shared by the processes of one host. Given to
+/// `AccountTokens`, `path` is a directory holding one file per account.
 #[napi]
 pub struct FileStore(pub(crate) Arc<oauth_refresh::FileStore>);
 
@@ -62,14 +64,15 @@ impl FileStore {
 pub struct RedisStoreOptions {
     /// `redis://[user:password@]host:port[/db]`.
     pub url: String,
-    /// The account whose token this is. Keys are `<prefix>:{<account>}:token` and
-    /// `...:lease`: the braces are literal (the account is the keys' Redis Cluster hash tag)
-    /// and the account is percent-encoded for `%`, `{`, `}`, space and bytes outside
-    /// printable ASCII.
-    pub account: String,
+    /// The account whose token this is, for a `TokenManager`; omitted, the store holds every
+    /// account, for `AccountTokens`. Keys are `<prefix>:{<account>}:token` and `...:lease`:
+    /// the braces are literal (the account is the keys' Redis Cluster hash tag) and the
+    /// account is percent-encoded for `%`, `{`, `}`, space and bytes outside printable ASCII.
+    pub account: Option<String>,
 }
 
-/// Keeps the token in Redis, shared by the processes of many hosts.
+/// Keeps the token in Redis, shared by the processes of many hosts: one account's (with
+/// `account`) or every account's (without), over one connection.
 #[napi]
 pub struct RedisStore(pub(crate) Arc<oauth_refresh::RedisStore>);
 
@@ -94,7 +97,7 @@ impl RedisStore {
             store.set_redis(NODE, name, v)
         })?;
         let store = store
-            .redis(&o.url, Some(&o.account))
+            .redis(&o.url, o.account.as_deref())
             .map_err(|e| to_js_error(&env, &e))?;
         Ok(RedisStore(Arc::new(store)))
     }

@@ -100,7 +100,10 @@ test('bad keys and settings are INVALID_INPUT, never echoed', () => {
     assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', account: 'a', prefix }), (e) => e.code === 'INVALID_INPUT')
   }
   assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', account: 'a', timeoutMs: 0 }), (e) => e.code === 'INVALID_INPUT')
-  assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1' }), TypeError)
+  assert.throws(() => new RedisStore({ account: 'a' }), TypeError)
+  assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', account: 5 }), TypeError)
+  assert.ok(new RedisStore({ url: 'redis://127.0.0.1:1' }), 'without account: every account\'s store, for AccountTokens')
+  assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', prefix: '{app}' }), (e) => e.code === 'INVALID_INPUT')
 })
 
 test('an unreachable Redis is STORE_UNAVAILABLE and sends nothing', async () => {

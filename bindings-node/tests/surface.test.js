@@ -33,6 +33,8 @@ function probe (kind, name) {
         : new oar.Client({ tokenUrl: 'https://a.example/token', ...bad })
     case 'manager':
       return new oar.TokenManager(client(), { clientId: 'a', clientSecret: 's', ...bad })
+    case 'accounts':
+      return new oar.AccountTokens(client(), { clientId: 'a', clientSecret: 's', ...bad })
     case 'file_store':
       return new oar.FileStore('/nonexistent/x', bad)
     default:
@@ -61,6 +63,7 @@ test('the .d.ts declares every option', () => {
   const interfaces = {
     client: ['ClientOptions', 'GustoOptions'],
     manager: ['TokenManagerSettings'],
+    accounts: ['AccountTokensSettings'],
     file_store: ['FileStoreOptions'],
     redis_store: ['RedisStoreSettings'],
   }
@@ -69,6 +72,19 @@ test('the .d.ts declares every option', () => {
     const want = Object.entries(surface.options[kind]).map(([n, t]) => nodeName(n, t))
     assert.deepEqual([...got].sort(), want.sort(), kind)
   }
+})
+
+test('the .d.ts spells every health status and event kind as surface.json does', () => {
+  const dts = fs.readFileSync(path.join(__dirname, '../index.d.ts'), 'utf8')
+  const union = (iface, field) => {
+    const body = dts.match(new RegExp(`export interface ${iface} \\{([\\s\\S]*?)\\n\\}`))
+    assert.ok(body, iface)
+    const line = body[1].match(new RegExp(`^\\s+${field}: (.*)$`, 'm'))
+    assert.ok(line, `${iface}.${field}`)
+    return [...line[1].matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
+  }
+  assert.deepEqual(union('AccountHealth', 'status'), surface.health_statuses)
+  assert.deepEqual(union('AccountEvent', 'kind'), surface.event_kinds)
 })
 
 test('error fields and codes', async () => {
@@ -85,21 +101,29 @@ test('error fields and codes', async () => {
 })
 
 test('options are own properties only: a polluted Object.prototype sets nothing', () => {
-  const hook = () => { throw new Error('an inherited hook was called') }
+  let inherited = 0 // a wrapped hook's throw would only be a warning: count the calls
+  const hook = () => { inherited += 1; throw new Error('an inherited hook was called') }
   Object.prototype.allowInsecureHttp = true // eslint-disable-line no-extend-native
   Object.prototype.onRefresh = hook // eslint-disable-line no-extend-native
+  Object.prototype.onEvent = hook // eslint-disable-line no-extend-native
   try {
     assert.throws(() => new oar.Client({ tokenUrl: 'http://auth.example.com/token' }),
       (e) => e.code === 'INVALID_INPUT' && /refusing plain http/.test(e.message))
     const client = new oar.Client({ tokenUrl: `${server.url}/node-proto/ok/token` })
     const manager = new oar.TokenManager(client, { clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-proto' })
     assert.ok(manager.accessTokenSync(), 'refreshed without calling the inherited hook')
+    const accounts = new oar.AccountTokens(client, { clientId: 'app', clientSecret: 'secret-app' })
+    accounts.add('a', 'seed-node-proto-accounts')
+    assert.ok(accounts.accessTokenSync('a'), 'refreshed without calling the inherited hook')
+    accounts.close()
+    assert.equal(inherited, 0)
     // An object inheriting its headers is not a plain map: refused, never half read.
     const headers = Object.create({ 'X-Inherited': 'v' })
     assert.throws(() => new oar.Client({ tokenUrl: server.url, headers }), (e) => e.code === 'INVALID_INPUT')
   } finally {
     delete Object.prototype.allowInsecureHttp
     delete Object.prototype.onRefresh
+    delete Object.prototype.onEvent
   }
 })
 

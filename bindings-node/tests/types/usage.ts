@@ -1,5 +1,5 @@
 // Type-checked with `tsc --noEmit` against the generated index.d.ts; never run.
-import { Client, ERROR_CODES, FileStore, MemoryStore, OAuthRefreshError, OAuthRefreshErrorCode, RedisStore, RefreshTokenRequest, Token, TokenManager } from 'oauth-refresh'
+import { AccountEvent, AccountHealth, AccountStats, AccountTokens, Client, ERROR_CODES, FileStore, MemoryStore, OAuthRefreshError, OAuthRefreshErrorCode, RedisStore, RefreshTokenRequest, Token, TokenManager } from 'oauth-refresh'
 
 async function main(): Promise<string> {
   const client = new Client({ tokenUrl: 'https://auth.example.com/token', bodyEncoding: 'form', clientAuth: 'basic', timeoutMs: 30000, connectTimeoutMs: 10000, maxRetries: 2, headers: {}, allowInsecureHttp: false })
@@ -52,6 +52,43 @@ async function hooks(client: Client): Promise<string> {
   return `${token.accessToken} ${later.accessToken} ${access} ${access2} ${kept.length}`
 }
 
+async function accounts(client: Client): Promise<string> {
+  const seen: AccountEvent[] = []
+  const tokens = new AccountTokens(client, {
+    clientId: 'id', clientSecret: 'secret', refreshAhead: true, maxConcurrentRefreshes: 4, requestsPerMinute: 200,
+    maxCachedAccounts: 10000, keepAliveMs: 86400000, minWindowMs: 60000,
+    onEvent: (event) => { seen.push(event) },
+  }, new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'app' }))
+  const onFile = new AccountTokens(client, { clientId: 'id', clientSecret: 'secret', onEvent: async (e: AccountEvent) => e.account }, new FileStore('/var/lib/app/tokens'))
+  tokens.add('company-1', 'rt')
+  onFile.add('company-2', await client.refresh({ clientId: 'id', clientSecret: 'secret', refreshToken: 'rt' }))
+  const access: string = await tokens.accessToken('company-1')
+  const same: string = tokens.accessTokenSync('company-1')
+  const token: Token = await tokens.token('company-1')
+  const again: Token = tokens.tokenSync('company-1')
+  tokens.invalidate('company-1')
+  tokens.allowResend('company-1')
+  const removed: boolean = tokens.remove('company-1')
+  const all: string[] = tokens.accounts()
+  const health: AccountHealth = tokens.health('company-1')
+  const status: 'ok' | 'failing' | 'needs_reauthorization' = health.status
+  const since: number | null = health.since
+  const code: OAuthRefreshErrorCode | null = health.code
+  const sick: Map<string, AccountHealth> = new Map(tokens.unhealthy())
+  const stats: AccountStats = tokens.stats
+  const kind: 'refreshed' | 'failed' | 'needs_reauthorization' | 'recovered' | undefined = seen[0]?.kind
+  const state: 'unused' | 'rejected' | 'unknown' | null | undefined = seen[0]?.refreshTokenState
+  tokens.close()
+  onFile.close()
+  // @ts-expect-error an account id is a string
+  tokens.accessTokenSync(42)
+  // @ts-expect-error Node's durations are milliseconds with an Ms suffix
+  new AccountTokens(client, { clientId: 'id', clientSecret: 'secret', keepAlive: 5 })
+  // @ts-expect-error stats is a property, as TokenManager's
+  tokens.stats()
+  return `${access} ${same} ${token.accessToken} ${again.tokenType} ${removed} ${all.length} ${status} ${since} ${code} ${sick.size} ${stats.waits} ${stats.refreshedAhead} ${kind} ${state}`
+}
+
 function options(): Client[] {
   const retrying = new Client({ tokenUrl: 'https://auth.example.com/token', retryUnknownOutcome: true, initialBackoffMs: 100, maxBackoffMs: 5000, proxyFromEnv: false, caFile: '/etc/ca.pem', userAgent: 'app' })
   const manager = new TokenManager(retrying, { clientId: 'id', clientSecret: 's', refreshFraction: 0.2, jitter: 0, defaultLifetimeMs: 60000, leaseWaitMs: 1000, leaseTtlMs: 5000 })
@@ -72,3 +109,4 @@ void main
 void options
 void stores
 void hooks
+void accounts
