@@ -20,7 +20,7 @@ build: ## Build the core, the token server and the examples
 LEAK := $(CURDIR)/target/leak
 TEE = 2>&1 | tee -a $(LEAK)/$(1).log
 
-demo: build python node c-demo redis-server ## Refresh a token in every language against the local token server, and share one through Redis
+demo: build python node c-demo redis-server ## Refresh a token in every language against the local token server, share one through Redis, and hold many accounts
 	mkdir -p $(LEAK)
 	$(MAKE) --no-print-directory run-demo $(call TEE,demo)
 
@@ -29,6 +29,11 @@ run-demo:
 	$(SERVER) $(PY) bindings-python/examples/demo.py
 	$(SERVER) node bindings-node/examples/demo.js
 	$(SERVER) target/c-tests/demo
+	@echo "many accounts: one AccountTokens per language, refreshing ahead, with events and health"
+	$(SERVER) $(CARGO) run -q -p oauth-refresh --example many_accounts
+	$(SERVER) $(PY) bindings-python/examples/many_accounts.py
+	$(SERVER) node bindings-node/examples/many_accounts.js
+	$(SERVER) target/c-tests/many_accounts
 	@echo "many hosts: two managers per language sharing one token through Redis, encrypted"
 	export TOKEN_ENCRYPTION_KEY=$$(python3 -c 'import secrets; print(secrets.token_hex(32))'); \
 	$(SERVER) $(REDIS) bash -c '[ -n "$${REDIS_URL:-}" ] || { echo "many hosts: skipped: $$REDIS_SKIP"; exit 0; }; \
@@ -144,6 +149,9 @@ c-demo:
 	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/many_hosts.c \
 	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
 	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/many_hosts
+	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/many_accounts.c \
+	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
+	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/many_accounts
 
 test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
 	scripts/ensure-packages.sh valgrind

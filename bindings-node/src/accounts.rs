@@ -108,7 +108,7 @@ struct Live {
 
 /// The answer after `close()`.
 fn closed() -> oauth_refresh::Error {
-    oauth_refresh::Error::invalid_input("this AccountTokens was closed")
+    oauth_refresh::Error::closed("AccountTokens")
 }
 
 /// Valid access tokens for many accounts of one token endpoint and one client (a Gusto
@@ -240,10 +240,14 @@ impl AccountTokens {
         &self,
         env: Env,
         #[napi(ts_arg_type = "string")] account: Unknown<'_>,
-    ) -> Result<AsyncTask<Call<Token>>> {
+    ) -> Result<PromiseRaw<'static, Token>> {
         guard(&env, NOT_SENT, || {
             let account = account_id(&env, account, "token(account)")?;
-            Ok(AsyncTask::new(self.task(account, Token)))
+            // A cache hit: nothing to wait for, so no thread.
+            if let Some(hit) = self.hit_token(&account) {
+                return PromiseRaw::resolve(&env, Token(hit));
+            }
+            Ok(env.spawn(self.task(account, Token))?.promise_object())
         })
     }
 
@@ -412,6 +416,12 @@ impl AccountTokens {
     fn hit(&self, account: &str) -> Option<String> {
         let live = self.live.borrow();
         live.as_ref()?.tokens.fresh_access_token(account)
+    }
+
+    /// The cached token, if `account`'s needs no refresh (never blocks).
+    fn hit_token(&self, account: &str) -> Option<oauth_refresh::Token> {
+        let live = self.live.borrow();
+        live.as_ref()?.tokens.fresh_token(account)
     }
 
     /// What calls use, or `INVALID_INPUT` after `close()`. A clone: JavaScript the call runs

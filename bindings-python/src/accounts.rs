@@ -35,7 +35,7 @@ thread_local! {
 }
 
 fn closed() -> Error {
-    Error::invalid_input("this AccountTokens is closed")
+    Error::closed("AccountTokens")
 }
 
 impl Holder {

@@ -231,6 +231,12 @@ impl Error {
         Error::new(ErrorCode::InvalidInput, RefreshTokenState::Unused, message)
     }
 
+    /// A call on an object its owner closed (`what`: its name, as `AccountTokens`): a binding
+    /// whose language closes objects explicitly answers every later call with this.
+    pub fn closed(what: &str) -> Self {
+        Error::invalid_input(format!("this {what} is closed"))
+    }
+
     pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.0.status = Some(status);
         self

@@ -282,7 +282,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The last refresh whose outcome was unknown: the refresh token it sent and the error.
+/// A refresh token that must not be sent again on its own, and the error that said so: the
+/// last refresh whose outcome was unknown, or the last one the server refused.
 struct Unknown {
     refresh_token: Secret,
     error: Error,
@@ -305,6 +306,8 @@ pub struct TokenManager {
     current: ArcSwapOption<Entry>,
     flight: Mutex<Option<Arc<Flight>>>,
     unknown: Mutex<Option<Unknown>>,
+    /// The refresh token an `invalid_grant` refused, with that error: never sent again.
+    refused: Mutex<Option<Unknown>>,
     on_refresh: Option<Hook>,
     refreshes: AtomicU64,
     adoptions: AtomicU64,
@@ -334,6 +337,7 @@ impl TokenManager {
             current: ArcSwapOption::empty(),
             flight: Mutex::new(None),
             unknown: Mutex::new(None),
+            refused: Mutex::new(None),
             on_refresh: None,
             refreshes: AtomicU64::new(0),
             adoptions: AtomicU64::new(0),
@@ -395,8 +399,18 @@ impl TokenManager {
     /// Refreshes ahead of callers: unless the held token is newer than the one due at
     /// `seen` (its `refresh_at`), or another refresher holds the lease (then its token is
     /// adopted later). Never waits for another flight or the lease.
-    pub(crate) fn refresh_ahead(&self, seen: SystemTime) -> Result<Token, Error> {
-        self.refresh_slow(Some(seen))
+    /// Also says whether this call led the flight.
+    pub(crate) fn refresh_ahead(&self, seen: SystemTime) -> (Result<Token, Error>, bool) {
+        self.flight(Some(seen))
+    }
+
+    /// [`token`](Self::token), and whether this call led a refresh (`false` for a cache hit
+    /// or an outcome shared with a refresh already under way).
+    pub(crate) fn token_led(&self) -> (Result<Token, Error>, bool) {
+        match self.fresh(Token::clone) {
+            Some(token) => (Ok(token), false),
+            None => self.flight(None),
+        }
     }
 
     /// The access token if the one held needs no refresh yet; `None` otherwise. Never
@@ -444,6 +458,15 @@ impl TokenManager {
             }
         }
         Ok(())
+    }
+
+    /// Whether it holds a token with an access token that is due now (a grant just added
+    /// holds none; one not loaded yet is not held).
+    pub(crate) fn holds_due_access_token(&self) -> bool {
+        let current = self.current.load();
+        current.as_ref().is_some_and(|e| {
+            !e.token.access_token().is_empty() && SystemTime::now() >= e.refresh_at
+        })
     }
 
     /// The refresh token of the held token, if any.
@@ -510,6 +533,12 @@ impl TokenManager {
     /// `ahead`: a scheduler's refresh of the token due at that time (see `refresh_ahead`);
     /// `None`: a caller's, of a token due now.
     fn refresh_slow(&self, ahead: Option<SystemTime>) -> Result<Token, Error> {
+        self.flight(ahead).0
+    }
+
+    /// [`refresh_slow`](Self::refresh_slow), and whether this call led the flight (its
+    /// outcome is this call's own, not shared with a refresh already under way).
+    fn flight(&self, ahead: Option<SystemTime>) -> (Result<Token, Error>, bool) {
         // Single flight in this process: one caller refreshes; the others keep the current
         // token while it has not actually expired, and otherwise share the refresh's outcome.
         let (flight, leader) = {
@@ -525,16 +554,16 @@ impl TokenManager {
         };
         if !leader {
             if let Some(entry) = self.current.load_full().filter(|e| e.still_valid()) {
-                return Ok(entry.token.clone());
+                return (Ok(entry.token.clone()), false);
             }
-            return flight.wait();
+            return (flight.wait(), false);
         }
         // The last line of defence: a bug must not leave the waiters hanging, nor unwind
         // into a binding. If it struck mid-refresh, the outcome is unknown.
         let result = catch_panic(|| true, || self.refresh_led(ahead));
         flight.finish(&result);
         *lock(&self.flight) = None;
-        result
+        (result, true)
     }
 
     /// The refresh this caller leads: coordinate with other processes, then refresh.
@@ -672,6 +701,12 @@ impl TokenManager {
         {
             return Err(unknown.error.not_resent());
         }
+        if let Some(refused) = lock(&self.refused)
+            .as_ref()
+            .filter(|u| u.refresh_token.expose() == used)
+        {
+            return Err(refused.error.clone());
+        }
         let mut request = RefreshTokenRequest::new(
             self.credentials.client_id.clone(),
             self.credentials.client_secret.clone(),
@@ -693,7 +728,13 @@ impl TokenManager {
                         Ok(self.adopt(stored).token.clone())
                     }
                     _ => {
+                        // The server refused it and nobody stored another: sending it again
+                        // could only be refused again.
                         self.failures.fetch_add(1, Ordering::Relaxed);
+                        *lock(&self.refused) = Some(Unknown {
+                            refresh_token: Secret::new(used),
+                            error: err.clone(),
+                        });
                         Err(err)
                     }
                 }

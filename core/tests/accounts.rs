@@ -264,7 +264,10 @@ fn a_directory_store_keeps_one_safe_file_per_account() {
 #[test]
 fn a_revoked_grant_needs_reauthorization_once_and_recovers_when_re_added() {
     let server = TokenServer::start();
-    let tokens = config(ManagerOptions::default())
+    let mut config = config(ManagerOptions::default());
+    // Refresh-ahead runs too: it must not try the refused grant again either.
+    config.accounts.refresh_ahead = true;
+    let tokens = config
         .build(
             client(&server, "revoked", "ok"),
             Arc::new(MemoryStore::new()),
@@ -403,53 +406,107 @@ fn refresh_ahead_keeps_a_thousand_accounts_fresh_within_the_cap() {
     );
     drop(tokens); // stops refresh-ahead, waiting for the refreshes in flight
     let events = events.lock().unwrap();
-    let refreshed = events.iter().filter(|e| e.kind == EventKind::Refreshed).count();
+    let refreshed = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Refreshed)
+        .count();
     assert_eq!(server.token_requests("ahead"), refreshed as u64);
     let failed = events.len() - refreshed;
     assert_eq!(failed, 0);
 }
 
 #[test]
-fn a_429_storm_pauses_the_whole_endpoint_and_every_account_stays_fresh() {
+fn a_429_storm_pauses_the_whole_endpoint_and_no_token_expires_unrefreshed() {
     let _turn = one_at_a_time();
     let server = TokenServer::start();
-    let mut config = config(short_lived());
-    config.accounts.refresh_ahead = true;
-    config.accounts.max_concurrent_refreshes = 2;
-    // The first 6 requests are refused with Retry-After: 2; the client does not retry.
-    let client = Arc::new(
-        Client::builder(format!(
-            "{}/storm/fault=429,times=6,retry-after=2,expires=5/token",
-            server.url()
-        ))
-        .max_retries(0)
-        .build()
-        .unwrap(),
-    );
-    let tokens = config.build(client, Arc::new(MemoryStore::new())).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    // 50 accounts holding tokens that live 12 s.
+    let seeding = config(ManagerOptions::default())
+        .build(client(&server, "storm-seed", "expires=12"), store.clone())
+        .unwrap();
     let accounts: Vec<String> = (0..50).map(|i| format!("s{i}")).collect();
     for (i, account) in accounts.iter().enumerate() {
-        tokens.add(account, format!("seed-storm-{i}")).unwrap();
+        seeding.add(account, format!("seed-storm-{i}")).unwrap();
+        seeding.access_token(account).unwrap();
     }
-    assert!(eventually(Duration::from_secs(10), || tokens
-        .stats()
-        .failures
-        > 0));
-    // While paused, nothing is sent for any account (at most the two already in flight).
-    let at_first_429 = server.token_requests("storm");
-    std::thread::sleep(Duration::from_millis(1200));
-    assert!(
-        server.token_requests("storm") <= at_first_429 + 2,
-        "the endpoint kept being asked during Retry-After"
+    // Callers find a token due 4 s before expiry, refresh-ahead 4 s before that; the server's
+    // first 2 answers are 429 with Retry-After: 1 (each pausing the endpoint for a second, so
+    // refresh-ahead has 2 s to spare), and the client does not retry on its own.
+    let mut config = config(ManagerOptions {
+        min_window: Duration::from_secs(4),
+        ..short_lived()
+    });
+    config.accounts.refresh_ahead = true;
+    config.accounts.max_concurrent_refreshes = 2;
+    let storm = format!(
+        "{}/storm/fault=429,times=2,retry-after=1,expires=12/token",
+        server.url()
     );
-    assert!(
-        eventually(Duration::from_secs(40), || accounts
-            .iter()
-            .all(|a| tokens.fresh_access_token(a).is_some())),
-        "every account refreshed once the server allowed it: {:?}",
-        tokens.stats()
+    let client = Arc::new(Client::builder(storm).max_retries(0).build().unwrap());
+    let tokens = config.build(client, store).unwrap();
+    let until = Instant::now() + Duration::from_secs(9);
+    let (mut calls, mut quiet_checked) = (0u64, false);
+    while Instant::now() < until {
+        for account in &accounts {
+            tokens.access_token(account).unwrap();
+            calls += 1;
+        }
+        if !quiet_checked && tokens.stats().failures > 0 {
+            // Paused: nothing more is sent for any account (at most the two in flight).
+            let at_429 = server.token_requests("storm");
+            std::thread::sleep(Duration::from_millis(600));
+            let during = server.token_requests("storm") - at_429;
+            assert!(during <= 2, "{during} requests during Retry-After");
+            quiet_checked = true;
+        }
+    }
+    assert!(quiet_checked, "the storm came: {:?}", tokens.stats());
+    let stats = tokens.stats();
+    assert_eq!(
+        stats.waits, 0,
+        "no caller found a token due ({calls} calls): {stats:?}"
+    );
+    assert!(stats.refreshed_ahead >= 50, "{stats:?}");
+    assert_eq!(
+        stats.failures,
+        2,
+        "the two 429s, of {} requests",
+        server.token_requests("storm")
     );
     assert!(tokens.unhealthy().is_empty(), "every account recovered");
+}
+
+#[test]
+fn the_request_budget_and_keep_alive_pace_refresh_ahead() {
+    let _turn = one_at_a_time();
+    let server = TokenServer::start();
+    // Tokens live 2 h: only keep-alive (every 1 s) makes refresh-ahead refresh them, and the
+    // budget of 240 a minute spaces those requests 0.25 s apart.
+    let mut config = config(ManagerOptions::default());
+    config.accounts.refresh_ahead = true;
+    config.accounts.keep_alive = Some(Duration::from_secs(1));
+    config.accounts.requests_per_minute = 240;
+    let tokens = config
+        .build(client(&server, "paced", "ok"), Arc::new(MemoryStore::new()))
+        .unwrap();
+    let started = Instant::now();
+    for i in 0..3 {
+        tokens
+            .add(&format!("k{i}"), format!("seed-paced-{i}"))
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    drop(tokens);
+    let elapsed = started.elapsed().as_secs_f64();
+    let requests = server.token_requests("paced");
+    assert!(
+        requests as f64 <= 2.0 + elapsed * 4.0,
+        "{requests} requests in {elapsed:.1} s with a budget of 4 a second"
+    );
+    for i in 0..3 {
+        let refreshes = server.family_refreshes(&format!("seed-paced-{i}")).unwrap();
+        assert!(refreshes >= 2, "k{i}: kept alive, {refreshes} refreshes");
+    }
 }
 
 #[test]

@@ -177,6 +177,12 @@ impl AccountTokens {
         self.shared.token_slow(account)
     }
 
+    /// `account`'s cached token if it needs no refresh; `None` otherwise. Never blocks and
+    /// never sends.
+    pub fn fresh_token(&self, account: &str) -> Option<Token> {
+        self.shared.fresh(account, Token::clone)
+    }
+
     /// The access token if `account`'s cached one needs no refresh; `None` otherwise.
     /// Never blocks and never sends (a binding serves a hit with it before handing the
     /// call to a thread).
@@ -336,7 +342,7 @@ impl Shared {
         if let Some(token) = slot.manager.fresh(Token::clone) {
             return Ok(token);
         }
-        if slot.manager.held_refresh_token().is_some() {
+        if slot.manager.holds_due_access_token() {
             self.waits.fetch_add(1, Ordering::Relaxed);
         }
         // A refused grant costs no request until a new one is stored.
@@ -347,8 +353,15 @@ impl Shared {
                 return Err(err);
             }
         }
-        let result = slot.manager.token();
-        self.record(account, &slot, &result);
+        let (result, led) = slot.manager.token_led();
+        if result.is_err() && slot.manager.held_refresh_token().is_none() {
+            // No grant is stored: keep no slot for an account that does not exist.
+            self.slots.pin().remove(account);
+        }
+        // A shared outcome is the leader's to record (once, not once per caller).
+        if led {
+            self.record(account, &slot, &result);
+        }
         result
     }
 

@@ -157,13 +157,17 @@ fn tick(shared: &Arc<Shared>, workers: &Workers, budget: &mut Budget, stopping: 
 /// One job: refresh, record, and back off the account after a failure.
 fn work((shared, account, slot, seen): Job) {
     let before = slot.manager.stats().refreshes;
-    let result = slot.manager.refresh_ahead(seen);
+    let (result, led) = slot.manager.refresh_ahead(seen);
     if slot.manager.stats().refreshes > before {
         shared.refreshed_ahead.fetch_add(1, Ordering::Relaxed);
     }
-    shared.record(&account, &slot, &result);
+    if led {
+        shared.record(&account, &slot, &result);
+    }
     *lock(&slot.retry_at) = match result {
         Ok(_) => None,
+        // The server's Retry-After paused the whole endpoint already.
+        Err(e) if e.retry_after().is_some() => None,
         Err(_) => {
             let attempts = lock(&shared.book).health(&account).attempts.clamp(1, 7);
             let backoff = (Duration::from_secs(1) * (1 << (attempts - 1))).min(MAX_BACKOFF);
