@@ -2,11 +2,12 @@
 CARGO ?= cargo
 SERVER := scripts/with-token-server.sh
 REDIS := scripts/with-redis.sh
+PG := scripts/with-postgres.sh
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo run-demo test generate lint test-rust redis-server python test-python node test-node c test-c install bench fuzz leak-reset test-dist
+.PHONY: help build demo run-demo test generate lint test-rust redis-server postgres-server python test-python node test-node c test-c install bench fuzz leak-reset test-dist
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -65,14 +66,19 @@ lint: generate ## rustfmt, clippy with warnings as errors, and the drift check o
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	git diff --exit-code -- $(GENERATED)
 
-test-rust: redis-server ## The Rust suites: unit, conformance (TLS, proxies), errors, secrets, proxies, stores
+test-rust: redis-server postgres-server ## The Rust suites: unit, conformance (TLS, proxies), errors, secrets, proxies, stores
 	mkdir -p $(LEAK)
-	$(CARGO) test --features oauth-refresh/redis -- --nocapture $(call TEE,rust)
+	$(PG) $(CARGO) test --features oauth-refresh/redis,oauth-refresh/postgres -- --nocapture $(call TEE,rust)
 
 # The Redis tests start their own redis-server on loopback; without one (and not root to
 # install it) they say that they were skipped and why. Under CI a missing one fails them.
 redis-server:
 	scripts/ensure-packages.sh redis-server || echo "the Redis tests will be skipped"
+
+# Likewise the PostgreSQL tests: their own server (initdb into a temp dir, a free loopback
+# port), from the Debian package postgresql.
+postgres-server:
+	scripts/ensure-packages.sh postgresql || echo "the PostgreSQL tests will be skipped"
 
 # Python: a venv at .venv with maturin, pytest and mypy; the wheel is built and installed in it.
 VENV := .venv

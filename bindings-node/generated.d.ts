@@ -184,3 +184,17 @@ export interface RedisStoreSettings {
   /** Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes. */
   encryptionKey?: string | Uint8Array
 }
+
+/** The options of `new PostgresStore(options)`, besides `url` and `account` (omitted: every account, for AccountTokens). */
+export interface PostgresStoreSettings {
+  /** The table, `name` or `schema.name` (default "oauth_refresh_tokens"). */
+  table?: string
+  /** Create the table on first use (default true; false if you run the schema yourself). */
+  createTable?: boolean
+  /** The most connections open at once, shared by every account (default 4; at least 1). */
+  maxConnections?: number
+  /** How long to wait to connect, for a free connection, and for each statement (default 5 s). In milliseconds. */
+  timeoutMs?: number
+  /** Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes. */
+  encryptionKey?: string | Uint8Array
+}

@@ -1,6 +1,8 @@
-//! A process sharing every account through Redis, for tests/accounts.rs.
+//! A process sharing every account through Redis or PostgreSQL, for tests/accounts.rs and
+//! tests/postgres_store.rs.
 //!
-//! `accounts_worker URL REDIS_URL PREFIX ACCOUNTS SECONDS`: calls `access_token` for accounts
+//! `accounts_worker URL STORE_URL PREFIX ACCOUNTS SECONDS` (STORE_URL `redis://...`, with
+//! PREFIX the key prefix, or `postgres://...`, with PREFIX the table): calls `access_token` for accounts
 //! `acct-0` .. `acct-{ACCOUNTS-1}` in a shuffled order, over and over, for SECONDS. Prints
 //! `ok=N failed=N invalid_grant=N refreshes=N adoptions=N` and exits non-zero if anything
 //! failed.
@@ -8,7 +10,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oauth_refresh::{AccountsConfig, Client, ErrorCode, ManagerOptions, RedisStore, Secret};
+use oauth_refresh::{
+    AccountStore, AccountsConfig, Client, ErrorCode, ManagerOptions, PostgresStore, RedisStore,
+    Secret,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -26,14 +31,15 @@ fn main() {
         lease_ttl: Duration::from_secs(2),
         ..ManagerOptions::default()
     };
-    let store = RedisStore::for_accounts(redis)
-        .and_then(|s| s.with_prefix(prefix))
-        .unwrap();
+    let store: Arc<dyn AccountStore> = if redis.starts_with("postgres://") {
+        let store = PostgresStore::for_accounts(redis).and_then(|s| s.with_table(prefix));
+        Arc::new(store.unwrap())
+    } else {
+        let store = RedisStore::for_accounts(redis).and_then(|s| s.with_prefix(prefix));
+        Arc::new(store.unwrap())
+    };
     let tokens = config
-        .build(
-            Arc::new(Client::new(url.as_str()).unwrap()),
-            Arc::new(store),
-        )
+        .build(Arc::new(Client::new(url.as_str()).unwrap()), store)
         .unwrap();
     let mut order: Vec<usize> = (0..accounts).collect();
     fastrand::shuffle(&mut order);

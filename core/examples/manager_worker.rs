@@ -3,8 +3,8 @@
 //!
 //! `manager_worker rfc|gusto URL STORE SECONDS`: calls `access_token()` every few ms for
 //! SECONDS (or, with SECONDS = 0, forces a refresh in a loop until killed). STORE is a file
-//! path, or a `redis://` URL (then `WORKER_PREFIX` names the key prefix, and
-//! `WORKER_LEASE_TTL_MS` the lease TTL). Prints `ok=N failed=N invalid_grant=N
+//! path, a `redis://` URL (then `WORKER_PREFIX` names the key prefix) or a `postgres://` URL
+//! (then `WORKER_PREFIX` names the table); `WORKER_LEASE_TTL_MS` sets the lease TTL. Prints `ok=N failed=N invalid_grant=N
 //! store_unavailable=N ...` and exits non-zero if anything failed but the store's reach.
 
 use std::str::FromStr;
@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth_refresh::{
-    Client, Credentials, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, RedisStore,
-    Secret, TokenManager, TokenStore,
+    Client, Credentials, ErrorCode, FileStore, GustoEnvironment, ManagerOptions, PostgresStore,
+    RedisStore, Secret, TokenManager, TokenStore,
 };
 
 fn main() {
@@ -45,7 +45,14 @@ fn main() {
         lease_ttl: env_ms("WORKER_LEASE_TTL_MS", 10_000),
         ..ManagerOptions::default()
     };
-    let store: Arc<dyn TokenStore> = if store.starts_with("redis://") {
+    let store: Arc<dyn TokenStore> = if store.starts_with("postgres://") {
+        let table = std::env::var("WORKER_PREFIX").unwrap_or_else(|_| "worker".into());
+        Arc::new(
+            PostgresStore::new(store, "acct")
+                .and_then(|s| s.with_table(&table))
+                .unwrap(),
+        )
+    } else if store.starts_with("redis://") {
         let prefix = std::env::var("WORKER_PREFIX").unwrap_or_else(|_| "worker".into());
         Arc::new(
             RedisStore::new(store, "acct")

@@ -53,4 +53,6 @@ pub use store::{
     account_file_name, AccountStore, FileStore, Lease, Leased, MemoryStore, StoreOptions,
     TokenStore,
 };
+#[cfg(feature = "postgres")]
+pub use store::{PostgresStore, POSTGRES_SCHEMA};
 pub use token::Token;

@@ -50,12 +50,13 @@ fn in_file(section: &Json) -> Vec<(String, String)> {
 #[test]
 fn option_tables_match_the_surface_file() {
     let s = surface();
-    let tables: [(&str, &[OptionInfo]); 5] = [
+    let tables: [(&str, &[OptionInfo]); 6] = [
         ("client", ClientOptions::OPTIONS),
         ("manager", ManagerConfig::OPTIONS),
         ("accounts", AccountsConfig::OPTIONS),
         ("file_store", StoreOptions::FILE_OPTIONS),
         ("redis_store", StoreOptions::REDIS_OPTIONS),
+        ("postgres_store", StoreOptions::POSTGRES_OPTIONS),
     ];
     for (name, table) in tables {
         let mut core = listed(table);
@@ -135,6 +136,13 @@ fn every_option_is_settable_in_every_face() {
                 .unwrap_err();
             assert!(err.message().starts_with(&name), "{face:?} {name}: {err}");
         }
+        for o in StoreOptions::POSTGRES_OPTIONS {
+            let name = face.name(o.name, o.kind);
+            let err = StoreOptions::default()
+                .set_postgres(face, &name, Value::Other)
+                .unwrap_err();
+            assert!(err.message().starts_with(&name), "{face:?} {name}: {err}");
+        }
         for o in StoreOptions::FILE_OPTIONS {
             let name = face.name(o.name, o.kind);
             let err = StoreOptions::default()
@@ -188,6 +196,11 @@ fn every_option_takes_a_value_of_its_kind() {
             StoreOptions::default()
                 .set_redis(face, &face.name(o.name, o.kind), sample(o.kind))
                 .unwrap();
+        }
+        for o in StoreOptions::POSTGRES_OPTIONS {
+            StoreOptions::default()
+                .set_postgres(face, &face.name(o.name, o.kind), sample(o.kind))
+                .unwrap_or_else(|e| panic!("{face:?} {}: {e}", o.name));
         }
         for o in StoreOptions::FILE_OPTIONS {
             StoreOptions::default()

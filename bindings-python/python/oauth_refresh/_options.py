@@ -189,3 +189,22 @@ class RedisStoreOptions(TypedDict, total=False):
 
     encryption_key: Union[bytes, str]
     """Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes."""
+
+
+class PostgresStoreOptions(TypedDict, total=False):
+    """The options of ``PostgresStore(url, account=None, **options)``."""
+
+    table: str
+    """The table, `name` or `schema.name` (default \"oauth_refresh_tokens\")."""
+
+    create_table: bool
+    """Create the table on first use (default true; false if you run the schema yourself)."""
+
+    max_connections: int
+    """The most connections open at once, shared by every account (default 4; at least 1)."""
+
+    timeout: float
+    """How long to wait to connect, for a free connection, and for each statement (default 5 s). In seconds."""
+
+    encryption_key: Union[bytes, str]
+    """Seal every record with XChaCha20-Poly1305 under this key: 32 bytes, or 64 hex digits or the base64 of 32 bytes."""

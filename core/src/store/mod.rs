@@ -15,13 +15,17 @@ use crate::token::Token;
 
 mod file;
 mod options;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 mod renewer;
 
 pub use file::{account_file_name, FileStore};
 pub use options::StoreOptions;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, SCHEMA as POSTGRES_SCHEMA};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 

@@ -31,6 +31,7 @@ mod journal;
 mod listen;
 pub mod modes;
 mod pki;
+mod postgres_server;
 mod proxy;
 mod redis_server;
 mod state;
@@ -47,6 +48,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use journal::JOURNAL_VAR;
 use pki::Pki;
+pub use postgres_server::PostgresServer;
 pub use proxy::{PROXY_PASSWORD, PROXY_USER, TUNNELLED_HOST};
 pub use redis_server::RedisServer;
 use state::State;

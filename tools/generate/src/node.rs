@@ -61,6 +61,13 @@ pub fn types() -> String {
             preset: Preset::Any,
             arguments: &[],
         },
+        Options {
+            name: "PostgresStoreSettings",
+            call: "`new PostgresStore(options)`, besides `url` and `account` (omitted: every account, for AccountTokens)",
+            table: StoreOptions::POSTGRES_OPTIONS,
+            preset: Preset::Any,
+            arguments: &[],
+        },
     ];
     for Options {
         name,

@@ -57,6 +57,13 @@ pub fn options() -> String {
             preset: Preset::Any,
             arguments: &[],
         },
+        Options {
+            name: "PostgresStoreOptions",
+            call: "PostgresStore(url, account=None, **options)",
+            table: StoreOptions::POSTGRES_OPTIONS,
+            preset: Preset::Any,
+            arguments: &[],
+        },
     ];
     for Options {
         name: class,
