@@ -98,9 +98,9 @@ python: $(VENV)/.installed ## Build the Python wheel (manylinux2014, abi3) and i
 	  --zig --compatibility manylinux2014 -i $(PY) -m bindings-python/Cargo.toml -o target/wheels
 	$(PY) -m pip install -q --force-reinstall --no-deps target/wheels/*.whl
 
-test-python: python build redis-server ## The Python suite (pytest), the stub check (mypy.stubtest) and a typed program (mypy --strict)
+test-python: python build redis-server postgres-server ## The Python suite (pytest), the stub check (mypy.stubtest) and a typed program (mypy --strict)
 	mkdir -p $(LEAK)
-	cd bindings-python/tests && ../../$(REDIS) ../../$(PY) -m pytest -q -s -p no:cacheprovider -rs . $(call TEE,python)
+	cd bindings-python/tests && ../../$(PG) ../../$(REDIS) ../../$(PY) -m pytest -q -s -p no:cacheprovider -rs . $(call TEE,python)
 	cd bindings-python/tests && ../../$(PY) -m mypy.stubtest oauth_refresh --allowlist ../stubtest-allowlist.txt
 	cd bindings-python/tests && ../../$(PY) -m mypy --strict typed_usage.py
 
@@ -112,10 +112,10 @@ node: ## Build the Node addon (npm ci, napi build) and regenerate index.js / ind
 	cd bindings-node && npm ci --no-audit --no-fund --loglevel=error
 	cd bindings-node && $(NAPI_BUILD)
 
-test-node: node build redis-server ## The Node suite (node --test), the .d.ts check (tsc) and the drift check
+test-node: node build redis-server postgres-server ## The Node suite (node --test), the .d.ts check (tsc) and the drift check
 	git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts
 	mkdir -p $(LEAK)
-	cd bindings-node && ../$(REDIS) node --test --test-reporter=tap tests/ $(call TEE,node) | tee ../target/node-tests.tap
+	cd bindings-node && ../$(PG) ../$(REDIS) node --test --test-reporter=tap tests/ $(call TEE,node) | tee ../target/node-tests.tap
 	grep -Eq '^# pass [1-9]' target/node-tests.tap
 	grep -Eq '^# fail 0$$' target/node-tests.tap
 	cd bindings-node && npx tsc -p tests/types/tsconfig.json
@@ -159,7 +159,7 @@ c-demo:
 	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
 	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/many_accounts
 
-test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
+test-c: c build c-demo redis-server postgres-server ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
 	scripts/ensure-packages.sh valgrind
 	python3 bindings-c/tests/check_surface.py target/debug/liboauth_refresh.so
 	python3 bindings-c/tests/gen_cases.py > $(C_TESTS)/cases.h
@@ -171,11 +171,11 @@ test-c: c build c-demo redis-server ## The C suite: static, dynamic, ASan+UBSan,
 	    target/debug/liboauth_refresh.a $(STATIC_LIBS) -o $(C_TESTS)/$$p-asan; \
 	done
 	for p in $(C_PROGRAMS); do \
-	  $(SERVER) $(REDIS) $(C_TESTS)/$$p-static; \
+	  $(SERVER) $(PG) $(REDIS) $(C_TESTS)/$$p-static; \
 	  export OAUTH_REFRESH_TEST_SECONDS=4; \
-	  $(SERVER) $(REDIS) $(C_TESTS)/$$p-dynamic; \
-	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(REDIS) $(C_TESTS)/$$p-asan; \
-	  $(SERVER) $(REDIS) $(VALGRIND) $(C_TESTS)/$$p-static; \
+	  $(SERVER) $(PG) $(REDIS) $(C_TESTS)/$$p-dynamic; \
+	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(PG) $(REDIS) $(C_TESTS)/$$p-asan; \
+	  $(SERVER) $(PG) $(REDIS) $(VALGRIND) $(C_TESTS)/$$p-static; \
 	  unset OAUTH_REFRESH_TEST_SECONDS; \
 	done $(call TEE,c)
 
