@@ -171,11 +171,11 @@ test-c: c build c-demo redis-server postgres-server ## The C suite: static, dyna
 	    target/debug/liboauth_refresh.a $(STATIC_LIBS) -o $(C_TESTS)/$$p-asan; \
 	done
 	for p in $(C_PROGRAMS); do \
-	  $(SERVER) $(PG) $(REDIS) $(C_TESTS)/$$p-static; \
+	  $(SERVER) $(REDIS) $(C_TESTS)/$$p-static; \
 	  export OAUTH_REFRESH_TEST_SECONDS=4; \
-	  $(SERVER) $(PG) $(REDIS) $(C_TESTS)/$$p-dynamic; \
-	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(PG) $(REDIS) $(C_TESTS)/$$p-asan; \
-	  $(SERVER) $(PG) $(REDIS) $(VALGRIND) $(C_TESTS)/$$p-static; \
+	  $(SERVER) $(REDIS) $(C_TESTS)/$$p-dynamic; \
+	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(REDIS) $(C_TESTS)/$$p-asan; \
+	  $(SERVER) $(REDIS) $(VALGRIND) $(C_TESTS)/$$p-static; \
 	  unset OAUTH_REFRESH_TEST_SECONDS; \
 	done $(call TEE,c)
 
