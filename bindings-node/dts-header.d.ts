@@ -109,3 +109,6 @@ export interface AccountStats {
 
 /** Merged with the generated `RedisStoreOptions` (`url`, `account`). */
 export interface RedisStoreOptions extends RedisStoreSettings {}
+
+/** Merged with the generated `PostgresStoreOptions` (`url`, `account`). */
+export interface PostgresStoreOptions extends PostgresStoreSettings {}

@@ -839,6 +839,7 @@ module.exports.AccountTokens = nativeBinding.AccountTokens
 module.exports.Client = nativeBinding.Client
 module.exports.FileStore = nativeBinding.FileStore
 module.exports.MemoryStore = nativeBinding.MemoryStore
+module.exports.PostgresStore = nativeBinding.PostgresStore
 module.exports.RedisStore = nativeBinding.RedisStore
 module.exports.Token = nativeBinding.Token
 module.exports.TokenManager = nativeBinding.TokenManager

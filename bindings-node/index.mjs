@@ -11,6 +11,7 @@ export const {
   FileStore,
   MemoryStore,
   OAuthRefreshError,
+  PostgresStore,
   RedisStore,
   Token,
   TokenManager,

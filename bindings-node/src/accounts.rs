@@ -14,7 +14,7 @@ use crate::client::{settle, Client, Exchange, Outcome};
 use crate::error::{code, guard, to_js_error, type_error, NOT_SENT};
 use crate::manager::wrapped;
 use crate::options::{each, object, NODE};
-use crate::store::{FileStore, MemoryStore, RedisStore};
+use crate::store::{FileStore, MemoryStore, PostgresStore, RedisStore};
 use crate::token::Token;
 
 /// The wrapped `onEvent` hook, called on the JavaScript thread with a plain event object.
@@ -124,13 +124,14 @@ pub struct AccountTokens {
 #[napi]
 impl AccountTokens {
     /// Accounts refreshed by `client`, kept in `store` (default: a new `MemoryStore`; a
-    /// `FileStore` over a directory for one host; a `RedisStore` without `account` for many).
+    /// `FileStore` over a directory for one host; a `RedisStore` or `PostgresStore` without
+    /// `account` for many).
     #[napi(constructor, catch_unwind)]
     pub fn new(
         env: Env,
         client: &Client,
         #[napi(ts_arg_type = "AccountTokensOptions")] options: Unknown<'_>,
-        store: Option<Either3<&MemoryStore, &FileStore, &RedisStore>>,
+        store: Option<Either4<&MemoryStore, &FileStore, &RedisStore, &PostgresStore>>,
     ) -> Result<Self> {
         guard(&env, NOT_SENT, || Self::create(env, client, options, store))
     }
@@ -139,7 +140,7 @@ impl AccountTokens {
         env: Env,
         client: &Client,
         options: Unknown<'_>,
-        store: Option<Either3<&MemoryStore, &FileStore, &RedisStore>>,
+        store: Option<Either4<&MemoryStore, &FileStore, &RedisStore, &PostgresStore>>,
     ) -> Result<Self> {
         let what = "new AccountTokens(client, options)";
         let options = object(&env, Some(options), what)?;
@@ -166,9 +167,10 @@ impl AccountTokens {
             }
         };
         let store: Arc<dyn AccountStore> = match store {
-            Some(Either3::A(memory)) => memory.0.clone(),
-            Some(Either3::B(file)) => file.0.clone(),
-            Some(Either3::C(redis)) => redis.0.clone(),
+            Some(Either4::A(memory)) => memory.0.clone(),
+            Some(Either4::B(file)) => file.0.clone(),
+            Some(Either4::C(redis)) => redis.0.clone(),
+            Some(Either4::D(postgres)) => postgres.0.clone(),
             None => Arc::new(oauth_refresh::MemoryStore::new()),
         };
         let mut config = AccountsConfig::default();

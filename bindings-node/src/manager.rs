@@ -10,7 +10,7 @@ use oauth_refresh::{ManagerConfig, TokenStore};
 use crate::client::{settle, Client, Exchange, Outcome};
 use crate::error::{guard, to_js_error, type_error, NOT_SENT};
 use crate::options::{each, object, NODE};
-use crate::store::{FileStore, MemoryStore, RedisStore};
+use crate::store::{FileStore, MemoryStore, PostgresStore, RedisStore};
 use crate::token::Token;
 
 type Hook = FunctionRef<Token, Unknown<'static>>;
@@ -74,8 +74,8 @@ fn call_hook(env: &Env, hook: Option<&Hook>, refreshed: Vec<oauth_refresh::Token
 }
 
 /// Serves a valid access token for one account, refreshing it once when needed (across
-/// concurrent calls, processes sharing a `FileStore`, and hosts sharing a `RedisStore`),
-/// storing each new token before returning it.
+/// concurrent calls, processes sharing a `FileStore`, and hosts sharing a `RedisStore` or
+/// a `PostgresStore`), storing each new token before returning it.
 #[napi]
 pub struct TokenManager {
     inner: Arc<oauth_refresh::TokenManager>,
@@ -90,7 +90,7 @@ impl TokenManager {
         env: Env,
         client: &Client,
         #[napi(ts_arg_type = "TokenManagerOptions")] options: Unknown<'_>,
-        store: Option<Either3<&MemoryStore, &FileStore, &RedisStore>>,
+        store: Option<Either4<&MemoryStore, &FileStore, &RedisStore, &PostgresStore>>,
     ) -> Result<Self> {
         guard(&env, NOT_SENT, || Self::create(env, client, options, store))
     }
@@ -99,7 +99,7 @@ impl TokenManager {
         env: Env,
         client: &Client,
         options: Unknown<'_>,
-        store: Option<Either3<&MemoryStore, &FileStore, &RedisStore>>,
+        store: Option<Either4<&MemoryStore, &FileStore, &RedisStore, &PostgresStore>>,
     ) -> Result<Self> {
         let what = "new TokenManager(client, options)";
         let options = object(&env, Some(options), what)?;
@@ -132,9 +132,10 @@ impl TokenManager {
             }
         };
         let store: Arc<dyn TokenStore> = match store {
-            Some(Either3::A(memory)) => memory.0.clone(),
-            Some(Either3::B(file)) => file.0.clone(),
-            Some(Either3::C(redis)) => redis.0.clone(),
+            Some(Either4::A(memory)) => memory.0.clone(),
+            Some(Either4::B(file)) => file.0.clone(),
+            Some(Either4::C(redis)) => redis.0.clone(),
+            Some(Either4::D(postgres)) => postgres.0.clone(),
             None => Arc::new(oauth_refresh::MemoryStore::new()),
         };
         let mut config = ManagerConfig::default();

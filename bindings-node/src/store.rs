@@ -1,4 +1,4 @@
-//! `MemoryStore`, `FileStore`, `RedisStore`: the core's stores, built through its `StoreOptions`.
+//! `MemoryStore`, `FileStore`, `RedisStore`, `PostgresStore`: the core's stores, built through its `StoreOptions`.
 
 use std::sync::Arc;
 
@@ -100,5 +100,49 @@ impl RedisStore {
             .redis(&o.url, o.account.as_deref())
             .map_err(|e| to_js_error(&env, &e))?;
         Ok(RedisStore(Arc::new(store)))
+    }
+}
+
+/// Options for `new PostgresStore(options)`.
+#[napi(object, object_to_js = false)]
+pub struct PostgresStoreOptions {
+    /// `postgres://user:password@host:port/database` (or the `key=value` form).
+    pub url: String,
+    /// The account whose token this is, for a `TokenManager`; omitted, the store holds every
+    /// account, for `AccountTokens`. One row per account in `table`.
+    pub account: Option<String>,
+}
+
+/// Keeps the token in PostgreSQL, durably (a write is acknowledged once committed), shared
+/// by the processes of many hosts: one account's (with `account`) or every account's
+/// (without), through one bounded pool of connections.
+#[napi]
+pub struct PostgresStore(pub(crate) Arc<oauth_refresh::PostgresStore>);
+
+#[napi]
+impl PostgresStore {
+    /// A store; nothing connects until first use, when the table is created unless
+    /// `createTable` is false.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "PostgresStoreOptions")] options: Unknown<'_>,
+    ) -> Result<Self> {
+        guard(&env, NOT_SENT, || Self::create(env, options))
+    }
+
+    fn create(env: Env, options: Unknown<'_>) -> Result<Self> {
+        let what = "new PostgresStore(options)";
+        let o: PostgresStoreOptions = convert(&env, options, what)?;
+        let options = object(&env, Some(options), what)?;
+        let mut store = StoreOptions::default();
+        let own = ["url", "account"];
+        each(&env, options.as_ref(), &own, |name, v| {
+            store.set_postgres(NODE, name, v)
+        })?;
+        let store = store
+            .postgres(&o.url, o.account.as_deref())
+            .map_err(|e| to_js_error(&env, &e))?;
+        Ok(PostgresStore(Arc::new(store)))
     }
 }

@@ -37,8 +37,12 @@ function probe (kind, name) {
       return new oar.AccountTokens(client(), { clientId: 'a', clientSecret: 's', ...bad })
     case 'file_store':
       return new oar.FileStore('/nonexistent/x', bad)
-    default:
+    case 'redis_store':
       return new oar.RedisStore({ url: 'redis://127.0.0.1:1', account: 'a', ...bad })
+    case 'postgres_store':
+      return new oar.PostgresStore({ url: 'postgres://u@127.0.0.1:1/db', account: 'a', ...bad })
+    default:
+      throw new Error(`no probe for ${kind}`)
   }
 }
 
@@ -66,6 +70,7 @@ test('the .d.ts declares every option', () => {
     accounts: ['AccountTokensSettings'],
     file_store: ['FileStoreOptions'],
     redis_store: ['RedisStoreSettings'],
+    postgres_store: ['PostgresStoreSettings'],
   }
   for (const [kind, names] of Object.entries(interfaces)) {
     const got = new Set(names.flatMap(declared))

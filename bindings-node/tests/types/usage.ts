@@ -1,5 +1,5 @@
 // Type-checked with `tsc --noEmit` against the generated index.d.ts; never run.
-import { AccountEvent, AccountHealth, AccountStats, AccountTokens, Client, ERROR_CODES, FileStore, MemoryStore, OAuthRefreshError, OAuthRefreshErrorCode, RedisStore, RefreshTokenRequest, Token, TokenManager } from 'oauth-refresh'
+import { AccountEvent, AccountHealth, AccountStats, AccountTokens, Client, ERROR_CODES, FileStore, MemoryStore, OAuthRefreshError, OAuthRefreshErrorCode, PostgresStore, RedisStore, RefreshTokenRequest, Token, TokenManager } from 'oauth-refresh'
 
 async function main(): Promise<string> {
   const client = new Client({ tokenUrl: 'https://auth.example.com/token', bodyEncoding: 'form', clientAuth: 'basic', timeoutMs: 30000, connectTimeoutMs: 10000, maxRetries: 2, headers: {}, allowInsecureHttp: false })
@@ -36,9 +36,11 @@ function stores(client: Client): TokenManager[] {
   const redis = new RedisStore({ url: 'redis://127.0.0.1:6379', account: 'company-1', prefix: 'app', encryptionKey: key, timeoutMs: 2000 })
   const file = new FileStore('/var/lib/app/token.json', { encryptionKey: key })
   const options = { clientId: 'id', clientSecret: 'secret', refreshToken: 'rt', minWindowMs: 30000, refreshWithoutStore: false }
+  const postgres = new PostgresStore({ url: 'postgres://app@db.internal/app', account: 'company-1', table: 'app.oauth_tokens',
+    createTable: false, maxConnections: 8, timeoutMs: 5000, encryptionKey: key })
   const manager = new TokenManager(client, options, redis)
   manager.allowResend()
-  return [manager, new TokenManager(client, options, file)]
+  return [manager, new TokenManager(client, options, file), new TokenManager(client, options, postgres)]
 }
 
 async function hooks(client: Client): Promise<string> {
@@ -60,6 +62,8 @@ async function accounts(client: Client): Promise<string> {
     onEvent: (event) => { seen.push(event) },
   }, new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'app' }))
   const onFile = new AccountTokens(client, { clientId: 'id', clientSecret: 'secret', onEvent: async (e: AccountEvent) => e.account }, new FileStore('/var/lib/app/tokens'))
+  const onPostgres = new AccountTokens(client, { clientId: 'id', clientSecret: 'secret' }, new PostgresStore({ url: 'postgres://app@db.internal/app' }))
+  onPostgres.close()
   tokens.add('company-1', 'rt')
   onFile.add('company-2', await client.refresh({ clientId: 'id', clientSecret: 'secret', refreshToken: 'rt' }))
   const access: string = await tokens.accessToken('company-1')
