@@ -17,8 +17,8 @@ let server
 before(async () => { server = await startServer() })
 after(() => server.stop())
 
-test('under CI, PostgreSQL is there', { skip: !process.env.CI }, () => {
-  assert.ok(POSTGRES_URL, `the PostgreSQL tests cannot be skipped under CI: ${skip}`)
+test('PostgreSQL is there, unless this is not CI (where the tests below are skipped)', () => {
+  assert.ok(POSTGRES_URL || !process.env.CI, `the PostgreSQL tests cannot be skipped under CI: ${skip}`)
 })
 
 const CREDENTIALS = { clientId: 'app', clientSecret: 'secret-app' }
