@@ -29,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::MemoryStore>()?;
     m.add_class::<store::FileStore>()?;
     m.add_class::<store::RedisStore>()?;
+    m.add_class::<store::PostgresStore>()?;
     m.add_class::<accounts::AccountTokens>()?;
     m.add_class::<accounts::AccountEvent>()?;
     m.add_class::<accounts::Health>()?;

@@ -15,8 +15,8 @@ use crate::store::Store;
 use crate::token::Token;
 
 /// Owns one account's token: serves it while fresh, refreshes it once when not (across
-/// threads, processes sharing a `FileStore`, and hosts sharing a `RedisStore`), and stores
-/// each new token before returning it.
+/// threads, processes sharing a `FileStore`, and hosts sharing a `RedisStore` or a
+/// `PostgresStore`), and stores each new token before returning it.
 #[pyclass(frozen, module = "oauth_refresh", name = "TokenManager")]
 pub struct TokenManager(Arc<oauth_refresh::TokenManager>);
 

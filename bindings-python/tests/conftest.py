@@ -83,6 +83,31 @@ def redis_cli(url: str, *args: str) -> str:
     return subprocess.run(["redis-cli", "-u", url, *args], check=True, capture_output=True, text=True).stdout
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The private PostgreSQL `scripts/with-postgres.sh` started for this run (its password is
+    a fixture of that server). Under CI a missing one fails the tests instead of skipping them."""
+    url = os.environ.get("POSTGRES_URL")
+    if not url:
+        why = os.environ.get("POSTGRES_SKIP", "POSTGRES_URL is not set: run under scripts/with-postgres.sh")
+        if os.environ.get("CI"):
+            pytest.fail(f"the PostgreSQL tests must run under CI: {why}")
+        pytest.skip(why)
+    return url
+
+
+def psql(url: str, sql: str) -> str:
+    """One statement through psql, for assertions on what is stored. The password goes in
+    PGPASSWORD, never on the command line, so no error or process list shows it."""
+    parts = urllib.parse.urlsplit(url)
+    env = dict(os.environ, PGPASSWORD=urllib.parse.unquote(parts.password or ""))
+    args = ["psql", "-qtAX", "-v", "ON_ERROR_STOP=1", "-h", parts.hostname or "", "-p", str(parts.port),
+            "-U", urllib.parse.unquote(parts.username or ""), "-d", parts.path.lstrip("/"), "-c", sql]
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"psql failed: {done.stderr.strip()}"
+    return done.stdout
+
+
 WORKER = """
 import sys, time, oauth_refresh as oar
 url, store_arg, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])

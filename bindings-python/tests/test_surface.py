@@ -27,6 +27,7 @@ CONSTRUCTORS = {
     "accounts": ({"client_id", "client_secret"}, [oar.AccountTokensOptions]),
     "file_store": (set(), [oar.FileStoreOptions]),
     "redis_store": (set(), [oar.RedisStoreOptions]),
+    "postgres_store": (set(), [oar.PostgresStoreOptions]),
 }
 
 
@@ -62,6 +63,8 @@ def probe(kind, name):
         return oar.FileStore("/nonexistent/x", **bad)
     if kind == "redis_store":
         return oar.RedisStore("redis://127.0.0.1:1", account="a", **bad)
+    if kind == "postgres_store":
+        return oar.PostgresStore("postgres://u@127.0.0.1:1/db", account="a", **bad)
     raise AssertionError(f"no probe for {kind}: add one")
 
 

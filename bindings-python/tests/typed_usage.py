@@ -17,6 +17,9 @@ def build() -> oar.TokenManager:
     gusto = oar.Client.gusto("demo", gusto_api_version="2025-06-15", initial_backoff=0.1)
     store = oar.RedisStore("redis://127.0.0.1:6379", account="acct", prefix="app", timeout=1.0)
     oar.FileStore("/tmp/token.json", encryption_key=bytes(32))
+    oar.PostgresStore("postgres://app@db/app", account="acct", table="tokens", create_table=False, timeout=2.0)
+    oar.PostgresStore("postgres://app@db/app", "acct", max_connections="4")  # type: ignore[arg-type]
+    oar.PostgresStore("postgres://app@db/app", maxConnections=4)  # type: ignore[call-arg]
     options: oar.ClientOptions = {"connect_timeout": 2.0}
     oar.Client("https://auth.example.com/token", **options)
     oar.Client("https://auth.example.com/token", timeout="soon")  # type: ignore[arg-type]
@@ -33,6 +36,8 @@ def many() -> oar.AccountTokens:
 
     client = oar.Client("https://auth.example.com/token")
     every = oar.RedisStore("redis://127.0.0.1:6379", prefix="app")
+    pg_options: oar.PostgresStoreOptions = {"max_connections": 8, "encryption_key": "00" * 32}
+    oar.AccountTokens(client, "id", "secret", store=oar.PostgresStore("postgres://app@db/app", **pg_options))
     options: oar.AccountTokensOptions = {"refresh_ahead": True, "max_concurrent_refreshes": 8, "min_window": 5.0}
     accounts = oar.AccountTokens(client, "id", "secret", store=every, on_event=on_event, **options)
     accounts.add("company-1", "refresh-token")

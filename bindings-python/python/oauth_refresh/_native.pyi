@@ -5,9 +5,9 @@ from typing import Any, Callable, Coroutine, Literal, Mapping, Optional, Union, 
 
 from typing_extensions import Unpack
 
-from ._options import AccountTokensOptions, ClientOptions, FileStoreOptions, GustoOptions, RedisStoreOptions, TokenManagerOptions
+from ._options import AccountTokensOptions, ClientOptions, FileStoreOptions, GustoOptions, PostgresStoreOptions, RedisStoreOptions, TokenManagerOptions
 
-__all__ = ["AccountEvent", "AccountTokens", "Client", "FileStore", "Health", "MemoryStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
+__all__ = ["AccountEvent", "AccountTokens", "Client", "FileStore", "Health", "MemoryStore", "PostgresStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
 
 __version__: str
 
@@ -183,6 +183,20 @@ class RedisStore:
     def __new__(cls, url: str, account: Optional[str] = None, **options: Unpack[RedisStoreOptions]) -> RedisStore: ...
 
 @final
+class PostgresStore:
+    """Keeps tokens in PostgreSQL, where the service keeps its data, durably: one account's
+    (for a ``TokenManager``), or with ``account=None`` every account's through one pool of
+    connections (for ``AccountTokens``; each refuses the other kind, as for ``RedisStore``).
+
+    ``url`` is ``postgres://user:password@host:port/database`` (or the ``key=value`` form);
+    it is never shown in an error or ``repr``. One row per account in ``table`` (default
+    ``oauth_refresh_tokens``), created on first use unless ``create_table=False``. A write
+    returns once it is durable. Nothing connects until first use; ``timeout`` bounds
+    connecting, waiting for a free connection and each statement, in seconds."""
+
+    def __new__(cls, url: str, account: Optional[str] = None, **options: Unpack[PostgresStoreOptions]) -> PostgresStore: ...
+
+@final
 class TokenManager:
     """Serves a valid access token for one account, refreshing it once when needed."""
 
@@ -193,7 +207,7 @@ class TokenManager:
         client_secret: str,
         refresh_token: Optional[str] = None,
         *,
-        store: Union[MemoryStore, FileStore, RedisStore, None] = None,
+        store: Union[MemoryStore, FileStore, RedisStore, PostgresStore, None] = None,
         on_refresh: Optional[Callable[[Token], object]] = None,
         **options: Unpack[TokenManagerOptions],
     ) -> TokenManager:
@@ -293,16 +307,17 @@ class AccountTokens:
         client_id: str,
         client_secret: str,
         *,
-        store: Union[MemoryStore, FileStore, RedisStore, None] = None,
+        store: Union[MemoryStore, FileStore, RedisStore, PostgresStore, None] = None,
         on_event: Optional[Callable[[AccountEvent], object]] = None,
         **options: Unpack[AccountTokensOptions],
     ) -> AccountTokens:
         """``store``: a ``MemoryStore`` (the default) for one process, a ``FileStore`` over a
-        directory (one file per account) for one host, a ``RedisStore(url)`` without an
-        account for many hosts. ``on_event`` is called with every ``AccountEvent``, on the
-        thread that saw it (a caller's or a refresh-ahead thread): keep it short; what it
-        raises is reported through ``sys.unraisablehook`` and never breaks a refresh. The
-        options (``AccountTokensOptions``) are keyword arguments, durations in seconds."""
+        directory (one file per account) for one host, a ``RedisStore(url)`` or a
+        ``PostgresStore(url)`` without an account for many hosts. ``on_event`` is called with
+        every ``AccountEvent``, on the thread that saw it (a caller's or a refresh-ahead
+        thread): keep it short; what it raises is reported through ``sys.unraisablehook`` and
+        never breaks a refresh. The options (``AccountTokensOptions``) are keyword arguments,
+        durations in seconds."""
         ...
     def access_token(self, account: str) -> str:
         """A valid access token for ``account``, refreshing first (once, for every caller)
