@@ -1,14 +1,16 @@
-//! `oauth-refresh-bench accounts-{memory,file,redis} URL N`: AccountTokens over N accounts.
+//! `oauth-refresh-bench accounts-{memory,file,redis,postgres} URL N`: AccountTokens over N
+//! accounts (Redis at `REDIS_URL`, PostgreSQL at `POSTGRES_URL`).
 //! Prints one JSON line: how long refresh-ahead takes to bring N added grants from the store
 //! to fresh tokens (`ahead_seconds`, with at most 4 refreshes in flight), how long a new
-//! process takes to serve all N from the store (`cold_load_seconds`), and for Redis the
-//! round trips per refresh-ahead refresh and the connections the process holds.
+//! process takes to serve all N from the store (`cold_load_seconds`), and for Redis and
+//! PostgreSQL the round trips per refresh-ahead refresh and the connections the process holds.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth_refresh::{
-    AccountStore, AccountTokens, AccountsConfig, Client, FileStore, MemoryStore, RedisStore, Secret,
+    AccountStore, AccountTokens, AccountsConfig, Client, FileStore, MemoryStore, PostgresStore,
+    RedisStore, Secret,
 };
 
 fn config(ahead: bool) -> AccountsConfig {
@@ -33,11 +35,22 @@ pub fn run(kind: &str, url: &str, n: usize) {
                 .unwrap(),
         )
     });
+    let postgres = (kind == "postgres").then(|| {
+        let url = std::env::var("POSTGRES_URL").expect("POSTGRES_URL");
+        let table = format!("bench_accounts_{}", std::process::id());
+        Arc::new(
+            PostgresStore::for_accounts(&url)
+                .unwrap()
+                .with_table(&table)
+                .unwrap(),
+        )
+    });
     let dir = std::env::temp_dir().join(format!("oauth-refresh-bench-{}", std::process::id()));
-    let store: Arc<dyn AccountStore> = match (kind, &redis) {
-        ("memory", _) => Arc::new(MemoryStore::new()),
-        ("file", _) => Arc::new(FileStore::new(&dir)),
-        (_, Some(redis)) => redis.clone(),
+    let store: Arc<dyn AccountStore> = match (kind, &redis, &postgres) {
+        ("memory", _, _) => Arc::new(MemoryStore::new()),
+        ("file", _, _) => Arc::new(FileStore::new(&dir)),
+        (_, Some(redis), _) => redis.clone(),
+        (_, _, Some(postgres)) => postgres.clone(),
         _ => panic!("unknown store {kind}"),
     };
     let accounts: Vec<String> = (0..n).map(|i| format!("company-{i}")).collect();
@@ -47,7 +60,10 @@ pub fn run(kind: &str, url: &str, n: usize) {
     }
     drop(seeding);
 
-    let trips = || redis.as_ref().map_or(0, |r| r.round_trips());
+    let trips = || {
+        redis.as_ref().map_or(0, |r| r.round_trips())
+            + postgres.as_ref().map_or(0, |p| p.round_trips())
+    };
     let (started, trips_before) = (Instant::now(), trips());
     let ahead = config(true).build(client.clone(), store.clone()).unwrap();
     wait_all_fresh(&ahead, &accounts);
@@ -62,7 +78,11 @@ pub fn run(kind: &str, url: &str, n: usize) {
         cold.access_token(account).unwrap();
     }
     let cold_load_seconds = started.elapsed().as_secs_f64();
-    let connections = if redis.is_some() { connections() } else { 0 };
+    let connections = match (&redis, &postgres) {
+        (Some(_), _) => connections(),
+        (_, Some(p)) => p.connections(),
+        _ => 0,
+    };
     assert_eq!(cold.stats().refreshes, 0, "every token came from the store");
     drop(cold);
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,7 +1,7 @@
 //! `oauth-refresh-bench CLIENT URL N WARMUP`: runs N refreshes after WARMUP and prints one
 //! JSON line of figures. CLIENT: `ours`, `ours-2threads` (one shared client, two threads),
 //! or `ureq` (a raw POST + serde_json parse: the floor). And TokenManager calls:
-//! `manager-{cached,coordinated}-{memory,redis}`: `access_token()` served from the cache, or
+//! `manager-{cached,coordinated}-{memory,redis,postgres}`: `access_token()` served from the cache, or
 //! after `invalidate()` (lease, load, refresh, compare-and-swap); Redis at `REDIS_URL`.
 //! And `accounts-{memory,file,redis}`: AccountTokens over N accounts (see accounts.rs).
 
@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use oauth_refresh::{
-    Client, Credentials, MemoryStore, RedisStore, RefreshTokenRequest, Secret, TokenManager,
-    TokenStore,
+    Client, Credentials, MemoryStore, PostgresStore, RedisStore, RefreshTokenRequest, Secret,
+    TokenManager, TokenStore,
 };
 
 mod accounts;
@@ -57,7 +57,15 @@ fn main() {
             })
         }
         manager if manager.starts_with("manager-") => {
-            let store: Arc<dyn TokenStore> = if manager.ends_with("-redis") {
+            let store: Arc<dyn TokenStore> = if manager.ends_with("-postgres") {
+                let url = std::env::var("POSTGRES_URL").expect("POSTGRES_URL");
+                let account = format!("bench-{}", std::process::id());
+                Arc::new(
+                    PostgresStore::new(&url, &account)
+                        .and_then(|s| s.with_table("bench_manager"))
+                        .unwrap(),
+                )
+            } else if manager.ends_with("-redis") {
                 let redis = std::env::var("REDIS_URL").expect("REDIS_URL");
                 let account = format!("bench-{}", std::process::id());
                 Arc::new(
