@@ -2,7 +2,6 @@
 //! every kind, health and events, refresh-ahead, and processes sharing accounts in Redis.
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,8 @@ use oauth_refresh::{
     FileStore, HealthStatus, ManagerOptions, MemoryStore, RedisStore, Secret, TokenStore,
 };
 use token_server::{RedisServer, TokenServer};
+
+mod support;
 
 /// The tests that load the machine (refresh-ahead, worker processes) take turns: together
 /// they would starve each other of its two cores.
@@ -573,35 +574,6 @@ fn redis_holds_every_account_on_one_connection() {
     assert_eq!(raw_lease.take(), None, "released with the write");
 }
 
-fn spawn_worker(
-    url: &str,
-    redis: &RedisServer,
-    prefix: &str,
-    accounts: usize,
-    seconds: u64,
-) -> Child {
-    let exe = std::env::current_exe().unwrap();
-    let worker = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("accounts_worker");
-    Command::new(worker)
-        .args([
-            url,
-            &redis.url(),
-            prefix,
-            &accounts.to_string(),
-            &seconds.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run `cargo test`, which builds the accounts_worker example")
-}
-
 #[test]
 fn four_processes_share_a_thousand_accounts_through_redis() {
     let _turn = one_at_a_time();
@@ -622,41 +594,12 @@ fn four_processes_share_a_thousand_accounts_through_redis() {
             .add(&format!("acct-{i}"), format!("seed-hosts-{i}"))
             .unwrap();
     }
-    // Tokens live 4 s and are refreshed in their last second; reuse revokes the family.
-    let (seconds, lifetime, window) = (8, 4, 1);
-    let url = format!("{}/hosts/family,expires={lifetime}/token", server.url());
-    let workers: Vec<Child> = (0..4)
-        .map(|_| spawn_worker(&url, &redis, "hosts", accounts, seconds))
-        .collect();
-    for worker in workers {
-        let out = worker.wait_with_output().unwrap();
-        let summary = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "a worker failed: {summary}");
-        assert!(summary.contains("failed=0 invalid_grant=0 "), "{summary}");
-    }
-    // One refresh per account per window: never two hosts in the same window.
-    let most = seconds / (lifetime - window) + 2;
     let check = RedisStore::for_accounts(&redis.url())
         .unwrap()
         .with_prefix("hosts")
         .unwrap();
-    for i in 0..accounts {
-        let seed = format!("seed-hosts-{i}");
-        let refreshes = server.family_refreshes(&seed).unwrap();
-        assert!(
-            (1..=most).contains(&refreshes),
-            "acct-{i}: {refreshes} refreshes in {seconds} s"
-        );
-        let stored = check
-            .account(&format!("acct-{i}"))
-            .unwrap()
-            .load()
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            stored.refresh_token(),
-            server.current_refresh_token(&seed).as_deref(),
-            "acct-{i}: Redis holds the server's current token"
-        );
-    }
+    support::four_processes_share_accounts(&server, &redis.url(), "hosts", accounts, |i| {
+        let account = check.account(&format!("acct-{i}")).unwrap();
+        account.load().unwrap().unwrap()
+    });
 }

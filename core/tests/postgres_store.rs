@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oauth_refresh::{
     AccountStore, AccountsConfig, Client, EncryptionKey, ErrorCode, GustoEnvironment,
@@ -14,7 +14,7 @@ use oauth_refresh::{
 use token_server::{PostgresServer, TokenServer};
 
 mod support;
-use support::{credentials, seed_token, spread, worker};
+use support::{credentials, seed_token, worker};
 
 /// The tests that run worker processes or restart a database take turns.
 static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -324,16 +324,6 @@ fn a_token_the_store_kept_survives_the_database_being_killed() {
     }
 }
 
-fn spawn_accounts_worker(url: &str, db: &str, table: &str, accounts: usize, seconds: u64) -> Child {
-    let worker = worker().with_file_name("accounts_worker");
-    Command::new(worker)
-        .args([url, db, table, &accounts.to_string(), &seconds.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run `cargo test`, which builds the accounts_worker example")
-}
-
 #[test]
 fn four_processes_share_two_hundred_accounts() {
     let _turn = one_at_a_time();
@@ -342,7 +332,7 @@ fn four_processes_share_two_hundred_accounts() {
     let accounts = 200;
     let every = PostgresStore::for_accounts(&url)
         .unwrap()
-        .with_table("pg_hosts")
+        .with_table("pghosts")
         .unwrap();
     let mut config = AccountsConfig::default();
     config.manager.credentials.client_id = "app".into();
@@ -358,41 +348,14 @@ fn four_processes_share_two_hundred_accounts() {
             .add(&format!("acct-{i}"), format!("seed-pghosts-{i}"))
             .unwrap();
     }
-    // Tokens live 4 s and are refreshed in their last second; reuse revokes the family.
-    let (seconds, lifetime, window) = (8, 4, 1);
-    let token_url = format!("{}/pghosts/family,expires={lifetime}/token", server.url());
-    let workers: Vec<Child> = (0..4)
-        .map(|_| spawn_accounts_worker(&token_url, &url, "pg_hosts", accounts, seconds))
-        .collect();
-    for worker in workers {
-        let out = worker.wait_with_output().unwrap();
-        let summary = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "a worker failed: {summary}");
-        assert!(summary.contains("failed=0 invalid_grant=0 "), "{summary}");
-    }
-    let most = seconds / (lifetime - window) + 2;
     let check = PostgresStore::for_accounts(&url)
         .unwrap()
-        .with_table("pg_hosts")
+        .with_table("pghosts")
         .unwrap();
-    for i in 0..accounts {
-        let seed = format!("seed-pghosts-{i}");
-        let refreshes = server.family_refreshes(&seed).unwrap();
-        assert!(
-            (1..=most).contains(&refreshes),
-            "acct-{i}: {refreshes} refreshes in {seconds} s"
-        );
-        let stored = check
-            .account(&format!("acct-{i}"))
-            .unwrap()
-            .load()
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            stored.refresh_token(),
-            server.current_refresh_token(&seed).as_deref()
-        );
-    }
+    support::four_processes_share_accounts(&server, &url, "pghosts", accounts, |i| {
+        let account = check.account(&format!("acct-{i}")).unwrap();
+        account.load().unwrap().unwrap()
+    });
 }
 
 fn lease_holder(db: &mut postgres::Client) -> Option<u32> {
@@ -435,38 +398,12 @@ fn a_worker_killed_mid_refresh_fifty_times_loses_no_grant() {
     // Gusto revokes a refresh token only when its successor is used, so a holder killed after
     // the server rotated leaves a stored token that still works. Each refresh takes 30 ms.
     let base = format!("{}/pgkill/lazy,delay=30", server.url());
-    let mut workers: Vec<Child> = (0..3).map(|_| spawn_manager_worker(&base, &url)).collect();
-    let mut db = raw(&url);
-    for round in 0..50u64 {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let holder = loop {
-            if let Some(pid) = lease_holder(&mut db) {
-                if let Some(i) = workers.iter().position(|w| w.id() == pid) {
-                    break i;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: nobody took the lease"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        };
-        std::thread::sleep(Duration::from_millis(spread(round) % 25));
-        let before = version(&mut db);
-        let mut victim = workers.swap_remove(holder);
-        victim.kill().unwrap(); // SIGKILL
-        victim.wait().unwrap();
-        workers.push(spawn_manager_worker(&base, &url));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while version(&mut db) <= before {
-            assert!(Instant::now() < deadline, "round {round}: no one took over");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    for mut w in workers {
-        w.kill().unwrap();
-        w.wait().unwrap();
-    }
+    let db = std::cell::RefCell::new(raw(&url));
+    support::kill_lease_holders_fifty_times(
+        || spawn_manager_worker(&base, &url),
+        || lease_holder(&mut db.borrow_mut()),
+        || version(&mut db.borrow_mut()),
+    );
     let stored = store
         .load()
         .unwrap()

@@ -16,7 +16,7 @@ use redis::Commands;
 use token_server::{RedisServer, TokenServer};
 
 mod support;
-use support::{credentials, seed_token, spread, worker};
+use support::{credentials, seed_token, worker};
 
 /// The tests that run worker processes take turns: together they would starve each other of
 /// the machine's two cores, and their expiry counts and quiet moments assume they do not.
@@ -503,41 +503,13 @@ fn a_lease_holder_killed_mid_refresh_is_taken_over_fifty_times() {
     // after the server rotated leaves a stored token that still works (see tests/manager.rs).
     // Each refresh takes 30 ms, so the holder is usually killed with its request in flight.
     let base = format!("{}/rkill/lazy,delay=30", server.url());
-    let mut workers: Vec<Child> = (0..3)
-        .map(|_| spawn_worker("gusto", &base, &redis, "kill", 0))
-        .collect();
     let mut conn = raw(&redis);
-    for round in 0..50u64 {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let holder = loop {
-            if let Some(pid) = lease_holder(&mut conn, &store) {
-                if let Some(i) = workers.iter().position(|w| w.id() == pid) {
-                    break i;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: nobody took the lease"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        };
-        std::thread::sleep(Duration::from_millis(spread(round) % 25));
-        let before = version(&mut conn, &store);
-        let mut victim = workers.swap_remove(holder);
-        victim.kill().unwrap(); // SIGKILL
-        victim.wait().unwrap();
-        workers.push(spawn_worker("gusto", &base, &redis, "kill", 0));
-        // Another process completes a refresh once the dead holder's lease expires.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while version(&mut conn, &store) <= before {
-            assert!(Instant::now() < deadline, "round {round}: no one took over");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    for mut w in workers {
-        w.kill().unwrap();
-        w.wait().unwrap();
-    }
+    let conn = std::cell::RefCell::new(&mut conn);
+    support::kill_lease_holders_fifty_times(
+        || spawn_worker("gusto", &base, &redis, "kill", 0),
+        || lease_holder(&mut conn.borrow_mut(), &store),
+        || version(&mut conn.borrow_mut(), &store),
+    );
     // Nothing was lost: the stored token is one the server accepts.
     let stored = store
         .load()
