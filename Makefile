@@ -163,7 +163,7 @@ test-c: c build c-demo redis-server postgres-server ## The C suite: static, dyna
 	scripts/ensure-packages.sh valgrind
 	python3 bindings-c/tests/check_surface.py target/debug/liboauth_refresh.so
 	python3 bindings-c/tests/gen_cases.py > $(C_TESTS)/cases.h
-	for p in $(C_PROGRAMS); do \
+	for p in $(C_PROGRAMS) postgres_store; do \
 	  src="bindings-c/tests/$$p.c bindings-c/tests/support.c"; \
 	  cc $(C_FLAGS) $$src target/debug/liboauth_refresh.a $(STATIC_LIBS) -o $(C_TESTS)/$$p-static; \
 	  cc $(C_FLAGS) $$src -Ltarget/debug -loauth_refresh -Wl,-rpath,$(CURDIR)/target/debug -o $(C_TESTS)/$$p-dynamic; \
@@ -178,6 +178,9 @@ test-c: c build c-demo redis-server postgres-server ## The C suite: static, dyna
 	  $(SERVER) $(REDIS) $(VALGRIND) $(C_TESTS)/$$p-static; \
 	  unset OAUTH_REFRESH_TEST_SECONDS; \
 	done $(call TEE,c)
+	$(PG) bash -c '$(SERVER) $(C_TESTS)/postgres_store-static && $(SERVER) $(C_TESTS)/postgres_store-dynamic && \
+	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(C_TESTS)/postgres_store-asan && \
+	  $(SERVER) $(VALGRIND) $(C_TESTS)/postgres_store-static' $(call TEE,c)
 
 # The property tests run a few hundred cases in `make test`; before a release, many more.
 FUZZ_CASES ?= 50000

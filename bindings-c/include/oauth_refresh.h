@@ -191,8 +191,8 @@ typedef struct oauth_refresh_manager oauth_refresh_manager;
 
 /**
  * Where a manager keeps its token, or the accounts theirs. Create with
- * oauth_refresh_store_memory_new(), oauth_refresh_store_file_new() or
- * oauth_refresh_store_redis_new(); free exactly once with oauth_refresh_store_free(). A
+ * oauth_refresh_store_memory_new(), oauth_refresh_store_file_new(),
+ * oauth_refresh_store_redis_new() or oauth_refresh_store_postgres_new(); free exactly once with oauth_refresh_store_free(). A
  * manager or accounts handle keeps its own reference, so the store may be freed once the
  * handles using it exist.
  */
@@ -270,10 +270,10 @@ typedef struct oauth_refresh_accounts_options {
   const char *redirect_uri;
   /**
    * Where every account's grant is kept: a store from oauth_refresh_store_memory_new()
-   * (one process), oauth_refresh_store_file_new() over a directory (one host) or
-   * oauth_refresh_store_redis_new() without an account (many hosts), or NULL for a new
-   * memory store of this handle's own. The handle keeps its own reference: the store may
-   * be freed after oauth_refresh_accounts_new().
+   * (one process), oauth_refresh_store_file_new() over a directory (one host),
+   * oauth_refresh_store_redis_new() or oauth_refresh_store_postgres_new() without an
+   * account (many hosts), or NULL for a new memory store of this handle's own. The handle
+   * keeps its own reference: the store may be freed after oauth_refresh_accounts_new().
    */
   const struct oauth_refresh_store *store;
   /**
@@ -609,7 +609,8 @@ typedef struct oauth_refresh_manager_options {
   const char *redirect_uri;
   /**
    * Where the token is kept: a store from oauth_refresh_store_file_new() (one host),
-   * oauth_refresh_store_redis_new() with an account (many hosts) or
+   * oauth_refresh_store_redis_new() or oauth_refresh_store_postgres_new() with an account
+   * (many hosts) or
    * oauth_refresh_store_memory_new() (shared in this process), or NULL to keep it in this
    * manager's memory. The manager keeps its own reference: the store may be freed after
    * oauth_refresh_manager_new().
@@ -659,14 +660,15 @@ typedef struct oauth_refresh_manager_options {
 
 /**
  * Store options; start from oauth_refresh_store_options_default(), which fills in every
- * default. Strings are borrowed for the duration of the call that takes them.
+ * default. Strings are borrowed for the duration of the call that takes them. One struct
+ * serves every store; each store reads only the fields it has.
  */
 typedef struct oauth_refresh_store_options {
   /**
-   * Redis only: the account whose token this is, for a manager; NULL: every account, for
-   * oauth_refresh_accounts_new() (one connection for all of them). A store of one account
-   * given to the accounts, or one of every account given to a manager, fails with
-   * `OAUTH_REFRESH_RESULT_INVALID_INPUT` at first use.
+   * Redis and PostgreSQL: the account whose token this is, for a manager; NULL: every
+   * account, for oauth_refresh_accounts_new() (one connection, or one pool, for all of
+   * them). A store of one account given to the accounts, or one of every account given to
+   * a manager, fails with `OAUTH_REFRESH_RESULT_INVALID_INPUT` at first use.
    */
   const char *account;
   /**
@@ -682,10 +684,27 @@ typedef struct oauth_refresh_store_options {
    */
   const char *encryption_key;
   /**
-   * Redis only: how long to wait to connect and for each answer, in ms (default 2000).
-   * 0 is `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+   * Redis and PostgreSQL: how long to wait to connect and for each answer (PostgreSQL:
+   * also for a free connection of the pool), in ms. 0, the default, means the store's own:
+   * 2000 for Redis, 5000 for PostgreSQL.
    */
   uint64_t timeout_ms;
+  /**
+   * PostgreSQL only: the table, `name` or `schema.name` (letters, digits and `_`); NULL
+   * means "oauth_refresh_tokens".
+   */
+  const char *table;
+  /**
+   * PostgreSQL only: create the table on first use. -1 (the default) means yes; 0 no (you
+   * create it yourself, from the schema in the README); 1 yes; anything else is
+   * `OAUTH_REFRESH_RESULT_INVALID_INPUT`.
+   */
+  int8_t create_table;
+  /**
+   * PostgreSQL only: the most connections open at once, shared by every account of the
+   * store (default 4; at least 1).
+   */
+  uint32_t max_connections;
 } oauth_refresh_store_options;
 
 
@@ -1165,6 +1184,27 @@ enum oauth_refresh_result oauth_refresh_store_redis_new(const char *url,
                                                         const struct oauth_refresh_store_options *options,
                                                         struct oauth_refresh_store **store_out,
                                                         struct oauth_refresh_error **error_out);
+
+/**
+ * PostgreSQL at `url` (`postgres://user:password@host:port/database`, or the
+ * `key=value ...` form), where the service keeps its data: one row per account in one table,
+ * every write durable before it is acknowledged, one pool of at most
+ * `options->max_connections` for every account of the store. One account's token
+ * (`options->account`, for a manager) or every account's (`options->account` NULL, for
+ * oauth_refresh_accounts_new()). Nothing connects until first use: a wrong password is
+ * then `OAUTH_REFRESH_RESULT_STORE_FAILED` and a database that cannot be reached
+ * `OAUTH_REFRESH_RESULT_STORE_UNAVAILABLE`; no message repeats the URL. On success writes
+ * `*store_out` (free it exactly once with oauth_refresh_store_free()); on failure writes
+ * `*error_out` if it is not NULL (free it exactly once with oauth_refresh_error_free()).
+ *
+ * # Safety
+ * `url` is a C string; `options` is valid; out-pointers are NULL or writable.
+ */
+__attribute__((warn_unused_result))
+enum oauth_refresh_result oauth_refresh_store_postgres_new(const char *url,
+                                                           const struct oauth_refresh_store_options *options,
+                                                           struct oauth_refresh_store **store_out,
+                                                           struct oauth_refresh_error **error_out);
 
 /**
  * Frees a store. Call exactly once, only with a pointer this library returned (or NULL,

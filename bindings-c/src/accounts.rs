@@ -104,10 +104,10 @@ pub struct oauth_refresh_accounts_options {
     /// Portal), or NULL to send none.
     pub redirect_uri: *const c_char,
     /// Where every account's grant is kept: a store from oauth_refresh_store_memory_new()
-    /// (one process), oauth_refresh_store_file_new() over a directory (one host) or
-    /// oauth_refresh_store_redis_new() without an account (many hosts), or NULL for a new
-    /// memory store of this handle's own. The handle keeps its own reference: the store may
-    /// be freed after oauth_refresh_accounts_new().
+    /// (one process), oauth_refresh_store_file_new() over a directory (one host),
+    /// oauth_refresh_store_redis_new() or oauth_refresh_store_postgres_new() without an
+    /// account (many hosts), or NULL for a new memory store of this handle's own. The handle
+    /// keeps its own reference: the store may be freed after oauth_refresh_accounts_new().
     pub store: *const oauth_refresh_store,
     /// Refresh when less than this fraction of the lifetime is left (default 0.1).
     pub refresh_fraction: f64,

@@ -9,7 +9,9 @@ use oauth::{
 };
 
 use crate::error::{oauth_refresh_error, oauth_refresh_result};
-use crate::ffi::{boundary, millis, opt_str, req_str, set_each, text, Refusal, Sends, C};
+use crate::ffi::{
+    boundary, millis, opt_str, req_str, set_each, text, tri_state, Refusal, Sends, C,
+};
 use crate::token::oauth_refresh_token;
 
 /// Client options. Start from oauth_refresh_client_options_default() or
@@ -169,15 +171,7 @@ unsafe fn build(
             Value::Number(o.connect_timeout_ms as f64),
         ),
         ("max_retries", Value::Number(o.max_retries.into())),
-        (
-            "retry_unknown_outcome",
-            match o.retry_unknown_outcome {
-                -1 => Value::Null,
-                0 => Value::Bool(false),
-                1 => Value::Bool(true),
-                _ => Value::Other,
-            },
-        ),
+        ("retry_unknown_outcome", tri_state(o.retry_unknown_outcome)),
         (
             "initial_backoff_ms",
             Value::Number(o.initial_backoff_ms as f64),

@@ -126,6 +126,17 @@ pub unsafe fn required_text(ptr: *const c_char, name: &str) -> Result<Value, Ref
     Ok(Value::Text(unsafe { req_str(ptr, name) }?.to_owned()))
 }
 
+/// A yes/no option that may be left to its default, as C spells it: -1 the default, 0 no,
+/// 1 yes; anything else reaches the core as a value of the wrong kind, refused naming it.
+pub fn tri_state(value: i8) -> Value {
+    match value {
+        -1 => Value::Null,
+        0 => Value::Bool(false),
+        1 => Value::Bool(true),
+        _ => Value::Other,
+    }
+}
+
 /// Hands each `(name, value)` (C spelling) to the core's `set`, stopping at the first refusal.
 pub fn set_each<const N: usize>(
     values: [(&str, Value); N],

@@ -39,7 +39,8 @@ pub struct oauth_refresh_manager_options {
     /// Portal), or NULL to send none.
     pub redirect_uri: *const c_char,
     /// Where the token is kept: a store from oauth_refresh_store_file_new() (one host),
-    /// oauth_refresh_store_redis_new() with an account (many hosts) or
+    /// oauth_refresh_store_redis_new() or oauth_refresh_store_postgres_new() with an account
+    /// (many hosts) or
     /// oauth_refresh_store_memory_new() (shared in this process), or NULL to keep it in this
     /// manager's memory. The manager keeps its own reference: the store may be freed after
     /// oauth_refresh_manager_new().

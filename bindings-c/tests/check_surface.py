@@ -26,26 +26,29 @@ def struct_fields(struct):
     return {m.group(1) for m in re.finditer(r"(\w+)(?:\[[^\]]*\])?;", text)}
 
 
-# What each struct holds besides the core's options, and how C spells an option in
-# several fields (a map is two arrays and a length).
+# Whose options each struct holds (one struct serves the Redis and PostgreSQL stores), what
+# it holds besides, and how C spells an option in several fields (a map is two arrays and a
+# length).
 OWN = {
-    "oauth_refresh_client_options": ("client", set()),
-    "oauth_refresh_manager_options": ("manager", {"store", "on_refresh", "user_data"}),
-    "oauth_refresh_accounts_options": ("accounts", {"store", "on_event", "context"}),
-    "oauth_refresh_store_options": ("redis_store", {"account"}),
+    "oauth_refresh_client_options": (["client"], set()),
+    "oauth_refresh_manager_options": (["manager"], {"store", "on_refresh", "user_data"}),
+    "oauth_refresh_accounts_options": (["accounts"], {"store", "on_event", "context"}),
+    "oauth_refresh_store_options": (["redis_store", "postgres_store"], {"account"}),
 }
 SPELLED = {"headers": {"header_names", "header_values", "headers_len"}}
 
 failures = []
-for struct, (kind, own) in OWN.items():
+for struct, (kinds, own) in OWN.items():
     want = set(own)
-    for name, k in SURFACE["options"][kind].items():
-        want |= SPELLED.get(name, {c_name(name, k)})
+    for kind in kinds:
+        for name, k in SURFACE["options"][kind].items():
+            want |= SPELLED.get(name, {c_name(name, k)})
     got = struct_fields(struct)
     if got != want:
         failures.append(f"{struct}: missing {sorted(want - got)}, unexpected {sorted(got - want)}")
-if not set(SURFACE["options"]["file_store"]) <= set(SURFACE["options"]["redis_store"]):
-    failures.append("oauth_refresh_store_options serves both stores: a FileStore option is missing")
+for kind in ("redis_store", "postgres_store"):
+    if not set(SURFACE["options"]["file_store"]) <= set(SURFACE["options"][kind]):
+        failures.append(f"oauth_refresh_store_options serves every store: a FileStore option is not in {kind}")
 
 nm = subprocess.run(["nm", "-D", "--defined-only", sys.argv[1]], capture_output=True, text=True, check=True)
 exported = sorted(f[2] for f in (line.split() for line in nm.stdout.splitlines())
