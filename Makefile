@@ -7,7 +7,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo run-demo test generate lint test-rust redis-server postgres-server python test-python node test-node c test-c install bench fuzz leak-reset test-dist
+.PHONY: help build demo run-demo test generate lint test-rust redis-server postgres-server python test-python node test-node c test-c test-mixed install bench fuzz leak-reset test-dist
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ build: ## Build the core, the token server and the examples
 LEAK := $(CURDIR)/target/leak
 TEE = 2>&1 | tee -a $(LEAK)/$(1).log
 
-demo: build python node c-demo redis-server ## Refresh a token in every language against the local token server, share one through Redis, and hold many accounts
+demo: build python node c-demo redis-server postgres-server ## Refresh a token in every language against the local token server, share one through Redis, and hold many accounts
 	mkdir -p $(LEAK)
 	$(MAKE) --no-print-directory run-demo $(call TEE,demo)
 
@@ -35,6 +35,12 @@ run-demo:
 	$(SERVER) $(PY) bindings-python/examples/many_accounts.py
 	$(SERVER) node bindings-node/examples/many_accounts.js
 	$(SERVER) target/c-tests/many_accounts
+	@echo "durable: two hosts per language keeping companies' tokens in PostgreSQL, encrypted"
+	export TOKEN_ENCRYPTION_KEY=$$(python3 -c 'import secrets; print(secrets.token_hex(32))'); \
+	$(SERVER) $(PG) bash -c '[ -n "$${POSTGRES_URL:-}" ] || { echo "durable: skipped: $$POSTGRES_SKIP"; exit 0; }; \
+	  $(CARGO) run -q -p oauth-refresh --features postgres --example postgres_accounts && \
+	  $(PY) bindings-python/examples/postgres_accounts.py && node bindings-node/examples/postgres_accounts.js && \
+	  target/c-tests/postgres_accounts'
 	@echo "many hosts: two managers per language sharing one token through Redis, encrypted"
 	export TOKEN_ENCRYPTION_KEY=$$(python3 -c 'import secrets; print(secrets.token_hex(32))'); \
 	$(SERVER) $(REDIS) bash -c '[ -n "$${REDIS_URL:-}" ] || { echo "many hosts: skipped: $$REDIS_SKIP"; exit 0; }; \
@@ -45,7 +51,7 @@ run-demo:
 test: export TOKEN_SERVER_JOURNAL = $(LEAK)/journal
 test: export TMPDIR = $(LEAK)/tmp
 test: export LEAK_DIR = $(LEAK)
-test: leak-reset lint test-rust test-python test-node test-c demo test-dist ## Lint, run every suite and example, then scan all they printed and stored for secrets
+test: leak-reset lint test-rust test-python test-node test-c test-mixed demo test-dist ## Lint, run every suite and example, then scan all they printed and stored for secrets
 	scripts/scan-leaks.sh --self-test
 	scripts/scan-leaks.sh $(LEAK)
 	@echo "make test: all suites passed"
@@ -155,9 +161,11 @@ c-demo:
 	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/many_hosts.c \
 	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
 	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/many_hosts
-	cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/many_accounts.c \
-	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
-	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/many_accounts
+	for example in many_accounts postgres_accounts; do \
+	  cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/examples/$$example.c \
+	    $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
+	    -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/$$example; \
+	done
 
 test-c: c build c-demo redis-server postgres-server ## The C suite: static, dynamic, ASan+UBSan, valgrind, and the pkg-config build
 	scripts/ensure-packages.sh valgrind
@@ -182,13 +190,21 @@ test-c: c build c-demo redis-server postgres-server ## The C suite: static, dyna
 	  UBSAN_OPTIONS=halt_on_error=1 $(SERVER) $(C_TESTS)/postgres_store-asan && \
 	  $(SERVER) $(VALGRIND) $(C_TESTS)/postgres_store-static' $(call TEE,c)
 
+# Python, Node and C processes sharing one account through one PostgresStore.
+test-mixed: python node c-demo postgres-server ## Python, Node and C processes share one account through PostgreSQL; none sends a consumed token
+	mkdir -p $(LEAK)
+	cc -std=c11 -Wall -Wextra -Werror -pedantic tests/mixed/worker.c \
+	  $$(PKG_CONFIG_PATH=$(CURDIR)/target/c-prefix/lib/pkgconfig pkg-config --cflags --libs oauth_refresh) \
+	  -Wl,-rpath,$(CURDIR)/target/c-prefix/lib -o $(C_TESTS)/mixed-worker
+	$(SERVER) $(PG) $(PY) tests/mixed/run.py $(PY) $(C_TESTS)/mixed-worker $(call TEE,mixed)
+
 # The property tests run a few hundred cases in `make test`; before a release, many more.
 FUZZ_CASES ?= 50000
 fuzz: ## Property tests over response classification and token parsing, with FUZZ_CASES cases each (default 50000)
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p oauth-refresh --features redis --lib props
 
 # Benchmarks (not part of `make test`): peers are installed into bench/peers (ignored).
-bench: python node redis-server ## Benchmark every language's refresh against its peers, and TokenManager with Redis; writes bench/results/latest.md
+bench: python node redis-server postgres-server ## Benchmark every language's refresh against its peers, TokenManager and AccountTokens with every store; writes bench/results/latest.md
 	scripts/ensure-packages.sh valgrind
 	scripts/ensure-packages.sh libcurl4-openssl-dev libcjson-dev
 	$(CARGO) build --release -p token-server -p oauth-refresh-bench
@@ -199,7 +215,7 @@ bench: python node redis-server ## Benchmark every language's refresh against it
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
 	cc -O2 -std=c11 -Wall -Wextra -Werror -Itarget/c-prefix/include bench/c_bench.c \
 	  target/c-prefix/lib/liboauth_refresh.a $(STATIC_LIBS) -lcurl -lcjson -o bench/peers/c_bench
-	taskset -c 0 $(REDIS) python3 bench/run.py $(BENCH_ARGS)  # redis-server on CPU 0 with the rest
+	taskset -c 0 $(PG) $(REDIS) python3 bench/run.py $(BENCH_ARGS)  # the servers on CPU 0 with the rest
 
 # make dist, make test-dist: the wheel, the npm packages and the C tarball (dist.mk).
 include dist.mk
