@@ -21,7 +21,7 @@ build: ## Build the core, the token server and the examples
 LEAK := $(CURDIR)/target/leak
 TEE = 2>&1 | tee -a $(LEAK)/$(1).log
 
-demo: build python node c-demo redis-server postgres-server ## Refresh a token in every language against the local token server, share one through Redis, and hold many accounts
+demo: build python node c-demo redis-server postgres-server ## Refresh a token in every language against the local token server, share one through Redis, hold many accounts, keep them in PostgreSQL
 	mkdir -p $(LEAK)
 	$(MAKE) --no-print-directory run-demo $(call TEE,demo)
 
