@@ -37,8 +37,8 @@ mod token;
 mod wire;
 
 pub use accounts::{
-    check_account, AccountEvent, AccountOptions, AccountStats, AccountTokens, AccountsConfig,
-    EventKind, Health, HealthStatus, MAX_ACCOUNT_LEN,
+    AccountEvent, AccountOptions, AccountStats, AccountTokens, AccountsConfig, EventKind, Health,
+    HealthStatus, MAX_ACCOUNT_LEN,
 };
 pub use client::{Client, ClientAuth, ClientBuilder, ClientOptions, GustoEnvironment, RetryPolicy};
 pub use encode::BodyEncoding;

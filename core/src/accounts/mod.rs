@@ -100,7 +100,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// `invalid_input` unless `account` is a usable id: 1 to 256 bytes, no NUL.
-pub fn check_account(account: &str) -> Result<(), Error> {
+pub(crate) fn check_account(account: &str) -> Result<(), Error> {
     if account.is_empty() || account.len() > MAX_ACCOUNT_LEN || account.contains('\0') {
         return Err(Error::invalid_input(format!(
             "an account id must be 1 to {MAX_ACCOUNT_LEN} bytes, without NUL"

@@ -31,7 +31,8 @@ use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::seal::{maybe_seal, EncryptionKey};
 use crate::token::Token;
 
-/// The table, for users who run their own migrations (`{table}` is the table's name).
+/// The table, for users who run their own migrations (`{table}` is the table's name;
+/// `core/sql/oauth_refresh_tokens.sql` holds it with the default name).
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS {table} (
     account          text PRIMARY KEY,
     record           text NOT NULL DEFAULT '',
@@ -669,6 +670,34 @@ impl Drop for PostgresLease {
             let _ = self
                 .shared
                 .execute(Statement::Release, &[&self.account, &self.owner]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{quote, SCHEMA};
+
+    #[test]
+    fn the_sql_file_is_the_schema_the_store_creates() {
+        let file = include_str!("../../sql/oauth_refresh_tokens.sql");
+        let statement: String = file
+            .lines()
+            .filter(|l| !l.starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            statement.trim_end(),
+            format!("{};", SCHEMA.replace("{table}", "oauth_refresh_tokens"))
+        );
+    }
+
+    #[test]
+    fn table_names_are_quoted_identifiers_or_refused() {
+        assert_eq!(quote("tokens").unwrap(), "\"tokens\"");
+        assert_eq!(quote("app.tokens_2").unwrap(), "\"app\".\"tokens_2\"");
+        for bad in ["", ".", "a.", "a.b.c", "1a", "a-b", "a\"b", "a;drop", "é"] {
+            assert!(quote(bad).is_err(), "{bad}");
         }
     }
 }
