@@ -409,7 +409,10 @@ impl Shared {
             .map(|(account, slot)| (slot.last_used.load(Ordering::Relaxed), account))
             .collect();
         let drop_count = (excess + bound / 8).max(1).min(idle.len());
-        idle.select_nth_unstable_by_key(drop_count.saturating_sub(1), |(used, _)| *used);
+        if drop_count == 0 {
+            return; // every account is being refreshed ahead: try again on the next insert
+        }
+        idle.select_nth_unstable_by_key(drop_count - 1, |(used, _)| *used);
         for (_, account) in &idle[..drop_count] {
             if let Some(slot) = slots.remove(*account) {
                 self.forget(slot);

@@ -385,6 +385,16 @@ fn postgres_error(e: &postgres::Error) -> Error {
     }
 }
 
+/// The row's first column as text; `store_failed` (never a panic) for a table whose column
+/// is not the documented `text NOT NULL`.
+fn text(row: &postgres::Row) -> Result<String, Error> {
+    row.try_get(0).map_err(|e| {
+        store_error(format!(
+            "the PostgreSQL table does not have the documented schema: {e}"
+        ))
+    })
+}
+
 fn fingerprint(refresh_token: Option<&str>) -> String {
     refresh_token.map_or_else(String::new, |rt| hex(&Sha256::digest(rt.as_bytes())))
 }
@@ -544,7 +554,7 @@ impl TokenStore for PostgresStore {
     fn load(&self) -> Result<Option<Token>, Error> {
         let account = self.one()?;
         let rows = self.shared.query(Statement::Load, &[&account])?;
-        match rows.first().map(|r| r.get::<_, String>(0)) {
+        match rows.first().map(text).transpose()? {
             Some(record) if !record.is_empty() => self.shared.token(account, &record).map(Some),
             _ => Ok(None),
         }
@@ -587,7 +597,7 @@ impl TokenStore for PostgresStore {
                 .shared
                 .query(Statement::Acquire, &[&account, &owner, &ttl_ms])?;
             if let Some(row) = rows.first() {
-                let record: String = row.get(0);
+                let record = text(row)?;
                 let lease = PostgresLease::new(self.shared.clone(), account.to_owned(), owner, ttl);
                 let token = match record.as_str() {
                     "" => None,
@@ -615,7 +625,7 @@ impl AccountStore for PostgresStore {
 
     fn accounts(&self) -> Result<Vec<String>, Error> {
         let rows = self.every()?.query(Statement::Accounts, &[])?;
-        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+        rows.iter().map(text).collect()
     }
 
     fn remove(&self, account: &str) -> Result<bool, Error> {
