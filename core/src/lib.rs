@@ -23,6 +23,7 @@ mod cork;
 mod encode;
 mod error;
 pub mod limits;
+mod lock;
 mod manager;
 pub mod options;
 mod proxy;

@@ -1,7 +1,7 @@
 //! Always-valid access tokens for one account, refreshed once however many callers ask.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -9,6 +9,7 @@ use arc_swap::ArcSwapOption;
 use crate::client::Client;
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_fraction};
+use crate::lock::lock;
 use crate::options::{self, Checked, Face, OptionInfo, Value};
 use crate::request::RefreshTokenRequest;
 use crate::secret::Secret;
@@ -276,10 +277,6 @@ impl Flight {
         *lock(&self.outcome) = Some(result.clone());
         self.done.notify_all();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A refresh token that must not be sent again on its own, and the error that said so: the

@@ -2,11 +2,12 @@
 //! a cache with a bound, optional refresh ahead, and health per account.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::client::Client;
 use crate::error::{catch_panic, Error, ErrorCode};
+use crate::lock::lock;
 use crate::manager::{Credentials, ManagerOptions, TokenManager};
 use crate::secret::Secret;
 use crate::store::{AccountStore, TokenStore};
@@ -93,10 +94,6 @@ pub(crate) struct Slot {
     scheduled: AtomicBool,
     /// Refresh-ahead tries it again no earlier than this, after a failure.
     retry_at: Mutex<Option<Instant>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `invalid_input` unless `account` is a usable id: 1 to 256 bytes, no NUL.

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{lock, Shared, Slot};
+use super::{Shared, Slot};
+use crate::lock::lock;
 
 /// How often the scheduler looks for due accounts.
 const TICK: Duration = Duration::from_millis(50);

@@ -6,10 +6,11 @@
 //! lease that one refresher holds at a time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::lock::lock;
 use crate::seal::{unseal, EncryptionKey};
 use crate::token::Token;
 
@@ -111,6 +112,47 @@ pub(crate) fn token_from_record(
         .ok_or_else(|| store_error(format!("{place} does not hold a stored token")))
 }
 
+/// What the networked stores compare instead of a refresh token: its SHA-256 (empty for none).
+/// Refresh tokens are long random secrets, so their hash reveals nothing, and a record stays
+/// useless to a reader of an encrypted store.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn fingerprint(refresh_token: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    refresh_token.map_or_else(String::new, |rt| hex(&Sha256::digest(rt.as_bytes())))
+}
+
+/// A new lease owner, `pid:random`: unique to this attempt, and naming the process for
+/// operators (and tests that kill the holder).
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn lease_owner() -> Result<String, Error> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| store_error(format!("no randomness for a lease owner: {e}")))?;
+    Ok(format!("{}:{}", std::process::id(), hex(&nonce)))
+}
+
+/// Calls `attempt` until it takes the lease (`Some`), polling with backoff (2 ms doubling to
+/// 50 ms: a refresh takes milliseconds to seconds) for up to `wait`; `None` if it never did.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn poll_lease<T>(
+    wait: Duration,
+    mut attempt: impl FnMut() -> Result<Option<T>, Error>,
+) -> Result<Option<T>, Error> {
+    let deadline = Instant::now() + wait.min(crate::limits::MAX_DURATION);
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if let Some(taken) = attempt()? {
+            return Ok(Some(taken));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
 /// Lowercase hex, for random names and fingerprints.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -193,10 +235,6 @@ impl AccountStore for MemoryStore {
         let store = lock(&self.accounts).get(account).cloned();
         Ok(store.is_some_and(|s| lock(&s.token).take().is_some()))
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 struct MemoryLease(Arc<(Mutex<bool>, Condvar)>);

@@ -19,15 +19,18 @@
 //! token the store said it kept is on disk: it survives the database's crash.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::{Client, Config, NoTls};
-use sha2::{Digest, Sha256};
 
 use super::renewer::{renew_every_third, Renewing};
-use super::{hex, store_error, token_from_record, AccountStore, Lease, Leased, TokenStore};
+use super::{
+    fingerprint, lease_owner, poll_lease, store_error, token_from_record, AccountStore, Lease,
+    Leased, TokenStore,
+};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
+use crate::lock::lock;
 use crate::seal::{maybe_seal, EncryptionKey};
 use crate::token::Token;
 
@@ -195,10 +198,6 @@ impl PostgresStore {
         }
         Ok(&self.shared)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `"name"` or `"schema"."name"`: letters, digits and `_`, not starting with a digit.
@@ -395,10 +394,6 @@ fn text(row: &postgres::Row) -> Result<String, Error> {
     })
 }
 
-fn fingerprint(refresh_token: Option<&str>) -> String {
-    refresh_token.map_or_else(String::new, |rt| hex(&Sha256::digest(rt.as_bytes())))
-}
-
 /// The statements, prepared once per connection.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Statement {
@@ -585,33 +580,24 @@ impl TokenStore for PostgresStore {
 
     fn lease_and_load(&self, ttl: Duration, wait: Duration) -> Result<Option<Leased>, Error> {
         let account = self.one()?;
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| store_error(format!("no randomness for a lease owner: {e}")))?;
-        let owner = format!("{}:{}", std::process::id(), hex(&nonce));
+        let owner = lease_owner()?;
         let ttl_ms = ttl.as_millis().max(1) as f64;
-        let deadline = Instant::now() + wait.min(crate::limits::MAX_DURATION);
-        let mut pause = Duration::from_millis(2);
-        loop {
+        poll_lease(wait, || {
             let rows = self
                 .shared
                 .query(Statement::Acquire, &[&account, &owner, &ttl_ms])?;
-            if let Some(row) = rows.first() {
-                let record = text(row)?;
-                let lease = PostgresLease::new(self.shared.clone(), account.to_owned(), owner, ttl);
-                let token = match record.as_str() {
-                    "" => None,
-                    record => Some(self.shared.token(account, record)?),
-                };
-                return Ok(Some((Box::new(lease), token)));
-            }
-            let now = Instant::now();
-            if now >= deadline {
+            let Some(row) = rows.first() else {
                 return Ok(None);
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
+            };
+            let record = text(row)?;
+            let lease =
+                PostgresLease::new(self.shared.clone(), account.to_owned(), owner.clone(), ttl);
+            let token = match record.as_str() {
+                "" => None,
+                record => Some(self.shared.token(account, record)?),
+            };
+            Ok(Some((Box::new(lease) as Box<dyn Lease>, token)))
+        })
     }
 }
 

@@ -19,14 +19,16 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::io::tcp::TcpSettings;
 use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
-use sha2::{Digest, Sha256};
 
 use super::renewer::{renew_every_third, Renewing};
-use super::{hex, store_error, token_from_record, AccountStore, Lease, Leased, TokenStore};
+use super::{
+    fingerprint, lease_owner, poll_lease, store_error, token_from_record, AccountStore, Lease,
+    Leased, TokenStore,
+};
 use crate::error::{Error, ErrorCode, RefreshTokenState};
 use crate::seal::{maybe_seal, EncryptionKey};
 use crate::token::Token;
@@ -396,13 +398,6 @@ fn redis_error(e: &RedisError) -> Error {
     }
 }
 
-/// What the scripts compare instead of the refresh token itself. Refresh tokens are long
-/// random secrets, so their hash reveals nothing, and the record stays useless to a reader
-/// of an encrypted store.
-fn fingerprint(refresh_token: Option<&str>) -> String {
-    refresh_token.map_or_else(String::new, |rt| hex(&Sha256::digest(rt.as_bytes())))
-}
-
 /// The refresh lease. While it is held, the process's renewer extends its TTL every third
 /// of it (see `renewer`).
 struct RedisLease {
@@ -555,16 +550,9 @@ impl RedisStore {
         wait: Duration,
     ) -> Result<Option<(RedisLease, String)>, Error> {
         let inner = self.one()?;
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| store_error(format!("no randomness for a lease owner: {e}")))?;
-        let owner = format!("{}:{}", std::process::id(), hex(&nonce));
+        let owner = lease_owner()?;
         let ttl_ms = ttl.as_millis().max(1) as u64;
-        let wait = wait.min(crate::limits::MAX_DURATION);
-        let deadline = Instant::now() + wait;
-        // Poll with backoff: a refresh takes milliseconds to seconds.
-        let mut pause = Duration::from_millis(2);
-        loop {
+        poll_lease(wait, || {
             let (acquired, record): (i64, String) = inner.run(|c| {
                 SCRIPTS
                     .acquire
@@ -574,17 +562,11 @@ impl RedisStore {
                     .arg(ttl_ms)
                     .invoke(c)
             })?;
-            if acquired == 1 {
-                let lease = RedisLease::new(self.inner.clone(), owner, ttl);
-                return Ok(Some((lease, record)));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
+            Ok((acquired == 1).then(|| {
+                let lease = RedisLease::new(self.inner.clone(), owner.clone(), ttl);
+                (lease, record)
+            }))
+        })
     }
 }
 
