@@ -9,12 +9,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{HeaderName, HeaderValue, Uri};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ureq::unversioned::transport::{Connector, DefaultConnector};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector};
 
 use crate::classify::{
     classify_response, classify_transport, scan_oversized, scan_refresh_token, Answer, MAX_BODY,
 };
 use crate::cork::CorkConnector;
+use crate::tcp::TcpConnector;
 use crate::encode::{basic_credentials, reserve_wiped, BodyEncoding, BodyWriter};
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_timeout};
@@ -548,7 +549,12 @@ impl ClientBuilder {
             .build();
         let agent = ureq::Agent::with_parts(
             config,
-            DefaultConnector::new().chain(CorkConnector),
+            // ureq's default chain with our TCP transport (SOCKS is refused with the proxy).
+            ()
+                .chain(ConnectProxyConnector::default())
+                .chain(TcpConnector)
+                .chain(RustlsConnector::default())
+                .chain(CorkConnector),
             CachingResolver::default(),
         );
 

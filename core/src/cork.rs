@@ -20,16 +20,16 @@ const MAX_HELD: usize = 16 * 1024;
 #[derive(Debug)]
 pub(crate) struct CorkConnector;
 
-impl Connector<Box<dyn Transport>> for CorkConnector {
+impl<In: Transport> Connector<In> for CorkConnector {
     type Out = Corked;
 
     fn connect(
         &self,
         _details: &ConnectionDetails,
-        chained: Option<Box<dyn Transport>>,
+        chained: Option<In>,
     ) -> Result<Option<Corked>, ureq::Error> {
         Ok(chained.map(|inner| Corked {
-            inner,
+            inner: Box::new(inner),
             held: Vec::new(),
         }))
     }

@@ -33,6 +33,7 @@ mod resolve;
 mod seal;
 mod secret;
 mod store;
+mod tcp;
 mod time;
 mod token;
 mod wire;

@@ -1,0 +1,245 @@
+//! The TCP connection under every exchange (the cork, and TLS when there is one, ride on it).
+//!
+//! ureq's own TCP transport makes eight system calls per refresh on a kept-alive connection
+//! that this one does not (strace: ten per refresh, now two or four). Its liveness probe,
+//! run before a pooled connection is reused and again before it is pooled, switches the
+//! socket to non-blocking and back around a read: three calls, twice. Here the probe is one
+//! `recv(MSG_PEEK | MSG_DONTWAIT)`. And it sets the socket's timeout before every read and
+//! every write, because the remaining budget differs by microseconds each time. Here the
+//! timeout is set only when it is no longer between 7/8 and 1 of the budget; a wait that
+//! ends at the shorter socket timeout waits again for the rest, so the deadline is exact.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
+};
+use ureq::Timeout;
+
+/// Opens the connection when no proxy has (a CONNECT proxy's tunnel comes chained in).
+#[derive(Debug)]
+pub(crate) struct TcpConnector;
+
+impl<In: Transport> Connector<In> for TcpConnector {
+    type Out = Either<In, Tcp>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        if let Some(tunnel) = chained {
+            return Ok(Some(Either::A(tunnel)));
+        }
+        let stream = Arc::new(open(details)?);
+        if details.config.no_delay() {
+            stream.set_nodelay(true)?;
+        }
+        // So that `Agent::shutdown` interrupts a blocked exchange, as with ureq's transport.
+        (details.register_shutdown)(Arc::downgrade(&stream) as _)?;
+        let config = details.config;
+        Ok(Some(Either::B(Tcp {
+            stream,
+            buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            read_timeout: None,
+            write_timeout: None,
+        })))
+    }
+}
+
+/// Tries each resolved address in turn, the first with half the connect budget, the next
+/// with a quarter, and so on (the shares add up to the budget; at least 10 ms each), as
+/// ureq does. A timeout is `Timeout::Connect`: nothing was sent.
+fn open(details: &ConnectionDetails) -> Result<TcpStream, ureq::Error> {
+    let budget = details.timeout.not_zero().map(|d| *d);
+    let started = Instant::now();
+    let count = details.addrs.len();
+    let total_weight = 2.0 * (1.0 - 0.5_f64.powi(count as i32));
+    let mut weight = 1.0_f64;
+    let mut last = None;
+    for addr in details.addrs.iter() {
+        let share = budget.map(|b| {
+            Duration::from_secs_f64(b.as_secs_f64() * weight / total_weight)
+                .max(Duration::from_millis(10))
+        });
+        weight /= 2.0;
+        match connect_one(addr, share) {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                if budget.is_some_and(|b| started.elapsed() > b) {
+                    return Err(ureq::Error::Timeout(details.timeout.reason));
+                }
+                last = Some(ureq::Error::Timeout(Timeout::Connect));
+            }
+            // This address refused or is unreachable: the next one may work.
+            Err(e) if address_specific(&e) => last = Some(e.into()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused").into()
+    }))
+}
+
+fn connect_one(addr: &SocketAddr, timeout: Option<Duration>) -> io::Result<TcpStream> {
+    let result = match timeout {
+        Some(t) => TcpStream::connect_timeout(addr, t),
+        None => TcpStream::connect(addr),
+    };
+    result.map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock => io::Error::from(io::ErrorKind::TimedOut),
+        _ => e,
+    })
+}
+
+fn address_specific(e: &io::Error) -> bool {
+    use io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::ConnectionRefused
+            | K::HostUnreachable
+            | K::NetworkUnreachable
+            | K::NetworkDown
+            | K::AddrNotAvailable
+    )
+}
+
+#[derive(Debug)]
+pub(crate) struct Tcp {
+    /// Shared (weakly) with the agent's shutdown handle.
+    stream: Arc<TcpStream>,
+    buffers: LazyBuffers,
+    /// What the socket's timeouts are set to now.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl Transport for Tcp {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let timeout = timeout.for_write();
+        let deadline = Deadline::new(timeout)?;
+        let mut sent = 0;
+        while sent < amount {
+            let left = deadline.left()?;
+            keep_close(&self.stream, &mut self.write_timeout, left, TcpStream::set_write_timeout)?;
+            match (&*self.stream).write(&self.buffers.output()[sent..amount]) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => sent += n,
+                Err(e) if waited(&e) => {} // the socket's timeout, maybe short of the deadline
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let timeout = timeout.for_read();
+        let deadline = Deadline::new(timeout)?;
+        loop {
+            let left = deadline.left()?;
+            keep_close(&self.stream, &mut self.read_timeout, left, TcpStream::set_read_timeout)?;
+            match (&*self.stream).read(self.buffers.input_append_buf()) {
+                Ok(n) => {
+                    self.buffers.input_appended(n);
+                    return Ok(n > 0);
+                }
+                Err(e) if waited(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn is_open(&mut self) -> bool {
+        probe(&self.stream)
+    }
+}
+
+/// Interrupted, or the socket's timeout passed: the deadline decides whether to go on.
+fn waited(e: &io::Error) -> bool {
+    use io::ErrorKind as K;
+    matches!(e.kind(), K::Interrupted | K::WouldBlock | K::TimedOut)
+}
+
+/// When an operation's budget runs out; `None` when it has none.
+struct Deadline {
+    started: Instant,
+    budget: Option<Duration>,
+    reason: Timeout,
+}
+
+impl Deadline {
+    fn new(timeout: NextTimeout) -> Result<Deadline, ureq::Error> {
+        if timeout.after.is_zero() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        Ok(Deadline {
+            started: Instant::now(),
+            budget: timeout.not_zero().map(|d| *d),
+            reason: timeout.reason,
+        })
+    }
+
+    /// What is left of the budget, or the timeout error once nothing is.
+    fn left(&self) -> Result<Option<Duration>, ureq::Error> {
+        let Some(budget) = self.budget else {
+            return Ok(None);
+        };
+        match budget.checked_sub(self.started.elapsed()) {
+            Some(left) if !left.is_zero() => Ok(Some(left)),
+            _ => Err(ureq::Error::Timeout(self.reason)),
+        }
+    }
+}
+
+/// Sets the socket's timeout only when the one it has is not within 7/8..=1 of `left`
+/// (or there should be none); a new one is 15/16 of `left`, so that the next exchange's
+/// slightly different budget keeps it.
+fn keep_close(
+    stream: &TcpStream,
+    current: &mut Option<Duration>,
+    left: Option<Duration>,
+    set: fn(&TcpStream, Option<Duration>) -> io::Result<()>,
+) -> io::Result<()> {
+    let wanted = match (left, *current) {
+        (None, None) => return Ok(()),
+        (Some(l), Some(c)) if c <= l && c >= l - l / 8 => return Ok(()),
+        (None, Some(_)) => None,
+        (Some(l), _) => Some((l - l / 16).max(Duration::from_micros(1))),
+    };
+    set(stream, wanted)?;
+    *current = wanted;
+    Ok(())
+}
+
+/// A pooled connection is usable when nothing is waiting to be read on it: no bytes (a
+/// server has nothing to say between exchanges) and no end of stream. One system call.
+#[cfg(unix)]
+fn probe(stream: &TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut byte = 0u8;
+    // SAFETY: a valid socket and a one-byte buffer we own; MSG_PEEK consumes nothing.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+}
+
+#[cfg(not(unix))]
+fn probe(stream: &TcpStream) -> bool {
+    let mut byte = [0u8];
+    let idle = stream.set_nonblocking(true).is_ok()
+        && matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+    idle && stream.set_nonblocking(false).is_ok()
+}
