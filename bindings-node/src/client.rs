@@ -117,6 +117,43 @@ impl Client {
         })
     }
 
+    /// `refresh` for a plain `{ clientId, clientSecret, refreshToken }`, given as the three
+    /// strings: `client_fast.js` routes such requests here (see there why).
+    #[napi(js_name = "__refresh", skip_typescript, catch_unwind)]
+    pub fn refresh_fields(
+        &self,
+        env: Env,
+        client_id: String,
+        client_secret: String,
+        refresh_token: String,
+    ) -> Result<AsyncTask<Exchange>> {
+        guard(&env, NOT_SENT, || {
+            let request = plain_request(&env, client_id, client_secret, refresh_token)?;
+            let client = self.0.clone();
+            Ok(AsyncTask::new(Exchange::new(move || client.refresh(&request))))
+        })
+    }
+
+    /// `refreshSync` for a plain `{ clientId, clientSecret, refreshToken }`, as `__refresh`.
+    #[napi(js_name = "__refreshSync", skip_typescript, catch_unwind)]
+    pub fn refresh_sync_fields(
+        &self,
+        env: Env,
+        client_id: String,
+        client_secret: String,
+        refresh_token: String,
+    ) -> Result<Token> {
+        let request = guard(&env, NOT_SENT, || {
+            plain_request(&env, client_id, client_secret, refresh_token)
+        })?;
+        guard(&env, SENT, || {
+            self.0
+                .refresh(&request)
+                .map(Token)
+                .map_err(|e| to_js_error(&env, &e))
+        })
+    }
+
     /// Gusto's `system_access` grant, on the libuv thread pool.
     #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn system_access(
@@ -188,6 +225,26 @@ fn refresh_request(
     request.into_core(extra).map_err(|e| to_js_error(env, &e))
 }
 
+/// The request `refresh_request` makes of an object holding just these three strings.
+fn plain_request(
+    env: &Env,
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+) -> Result<oauth_refresh::RefreshTokenRequest> {
+    let request = RefreshTokenRequest {
+        client_id,
+        client_secret,
+        grant_type: None,
+        refresh_token,
+        redirect_uri: None,
+        scope: None,
+    };
+    request
+        .into_core(Default::default())
+        .map_err(|e| to_js_error(env, &e))
+}
+
 fn system_request(
     env: &Env,
     value: Unknown<'_>,
@@ -252,4 +309,11 @@ impl Task for Exchange {
     fn resolve(&mut self, env: Env, output: Outcome) -> Result<Token> {
         settle(&env, output, Token)
     }
+}
+
+/// Routes plain requests to `__refresh` / `__refreshSync` (client_fast.js says why).
+pub fn install_fast(env: &Env, exports: &Object) -> Result<()> {
+    let class: Unknown = exports.get_named_property("Client")?;
+    let install: Function<Unknown, ()> = env.run_script(include_str!("client_fast.js"))?;
+    install.call(class)
 }

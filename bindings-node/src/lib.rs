@@ -18,6 +18,7 @@ pub fn init(mut exports: Object, env: Env) -> Result<()> {
     error::guard(&env, error::NOT_SENT, || {
         error::install(&env, &mut exports)?;
         token::install_inspect(&env, &exports)?;
+        client::install_fast(&env, &exports)?;
         manager::install(&env)?;
         exports.set_named_property("ERROR_CODES", error::all_codes())
     })

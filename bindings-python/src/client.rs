@@ -6,9 +6,11 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{guarded, to_pyerr};
+use crate::background;
+use crate::error::{guarded, internal, to_pyerr};
 use crate::options::{each, value, PY};
 use crate::request::RefreshTokenRequest;
 use crate::token::Token;
@@ -209,10 +211,11 @@ enum Stage {
     Cancelled,
 }
 
-/// One refresh waiting for a thread: `_asyncio.run` hands it to an executor thread, which
-/// calls it; it runs the exchange without the GIL and returns the token or raises. If the
-/// awaiting task is cancelled, `_asyncio.run` calls `cancel()`: the job is dropped unsent if
-/// it had not started, and awaited to the end (its token kept) if it had.
+/// One refresh waiting for a worker: `_asyncio.run` submits it with the loop and where its
+/// answer goes; a worker (background.rs) runs the exchange without the GIL and hands the
+/// token or the error to the loop. If the awaiting task is cancelled, `_asyncio.run` calls
+/// `cancel()`: the job is dropped unsent if it had not started, and awaited to the end (its
+/// token kept) if it had.
 #[pyclass(frozen, module = "oauth_refresh._native")]
 struct Job {
     stage: Mutex<Stage>,
@@ -232,31 +235,66 @@ impl Job {
     fn stage(&self) -> std::sync::MutexGuard<'_, Stage> {
         self.stage.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The work, marking the job started; `None` if it was cancelled first.
+    fn start(&self) -> Option<Work> {
+        let mut stage = self.stage();
+        match std::mem::replace(&mut *stage, Stage::Started) {
+            Stage::Waiting(work) => Some(work),
+            other => {
+                *stage = other;
+                None
+            }
+        }
+    }
+}
+
+/// On a worker: runs the job, then `loop.call_soon_threadsafe(deliver, outcome, ok, value)`
+/// with the answer (`ok`) or the exception. Nothing is delivered for a job cancelled before
+/// it started: no one awaits it.
+fn run_job(job: Py<Job>, event_loop: Py<PyAny>, deliver: Py<PyAny>, outcome: Py<PyAny>) {
+    let work = job.get().start();
+    let result = work.map(|work| catch_unwind(AssertUnwindSafe(work)));
+    Python::attach(|py| {
+        let Some(result) = result else {
+            return; // cancelled before it started
+        };
+        let answer = guarded(py, || {
+            let token = match result {
+                Ok(token) => token.map_err(|e| to_pyerr(py, &e))?,
+                Err(payload) => {
+                    std::mem::forget(payload); // its Drop could panic again
+                    return Err(internal(py));
+                }
+            };
+            Ok(match job.get().answer {
+                Answer::Token => Token(token).into_pyobject(py)?.into_any().unbind(),
+                Answer::AccessToken => PyString::new(py, token.access_token()).into_any().unbind(),
+            })
+        });
+        let (ok, value) = match answer {
+            Ok(value) => (true, value),
+            Err(e) => (false, e.into_value(py).into_any()),
+        };
+        // A closed loop raises RuntimeError: no one awaits this outcome any more.
+        drop(event_loop.call_method1(py, "call_soon_threadsafe", (deliver, outcome, ok, value)));
+    });
 }
 
 #[pymethods]
 impl Job {
-    /// Runs the exchange; `None` if the job was cancelled before it started.
-    fn __call__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let work = {
-            let mut stage = self.stage();
-            match std::mem::replace(&mut *stage, Stage::Started) {
-                Stage::Waiting(work) => work,
-                Stage::Cancelled => {
-                    *stage = Stage::Cancelled;
-                    return Ok(None);
-                }
-                Stage::Started => {
-                    return Err(PyRuntimeError::new_err("this coroutine already ran"));
-                }
-            }
-        };
-        let token = guarded(py, || py.detach(work).map_err(|e| to_pyerr(py, &e)))?;
-        let answer = match self.answer {
-            Answer::Token => Token(token).into_pyobject(py)?.into_any().unbind(),
-            Answer::AccessToken => PyString::new(py, token.access_token()).into_any().unbind(),
-        };
-        Ok(Some(answer))
+    /// Queues the exchange for a worker thread; its answer is handed to `event_loop`.
+    fn submit(
+        slf: Py<Self>,
+        event_loop: Py<PyAny>,
+        deliver: Py<PyAny>,
+        outcome: Py<PyAny>,
+    ) -> PyResult<()> {
+        if matches!(*slf.get().stage(), Stage::Started) {
+            return Err(PyRuntimeError::new_err("this coroutine already ran"));
+        }
+        background::submit(Box::new(move || run_job(slf, event_loop, deliver, outcome)))
+            .map_err(PyRuntimeError::new_err)
     }
 
     /// True if the job had not started: it never will, and nothing was sent. False if it

@@ -30,7 +30,7 @@ pub fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T
 
 /// The `"internal"` error for a panic caught in the binding. The core's message, no payload:
 /// a panic message could quote a value the caller passed.
-fn internal(py: Python<'_>) -> PyErr {
+pub fn internal(py: Python<'_>) -> PyErr {
     to_pyerr(py, &Error::internal(RefreshTokenState::Unknown))
 }
 

@@ -2,6 +2,7 @@
 //! logic lives here.
 
 mod accounts;
+mod background;
 mod client;
 mod error;
 mod manager;
@@ -39,6 +40,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.py()
         .import("atexit")?
         .call_method1("register", (close_all,))?;
+    // Before the interpreter joins its threads, as concurrent.futures' hook runs: every
+    // exchange queued or in flight completes and is delivered.
+    let stop = wrap_pyfunction!(background::stop, m)?;
+    m.py()
+        .import("threading")?
+        .call_method1("_register_atexit", (stop,))?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -89,7 +89,7 @@ def test_cancelled_while_queued_for_a_thread_sends_nothing(server, monkeypatch):
 
     asyncio.run(main())
     [job] = queued
-    assert job() is None  # a worker freed later finds it cancelled: it never runs
+    assert run_job(job) is None  # a worker freed later finds it cancelled: it never runs
     assert server.token_requests(scope) == 0
 
 
@@ -100,27 +100,44 @@ def test_job_decides_started_or_not_atomically(server):
     waiting = client.refresh_async("app", "secret-app", f"seed-{scope}-a")
     job = waiting.cr_frame.f_locals["job"]
     assert job.cancel() is True  # had not started
-    assert job() is None  # and never will: nothing sent
+    assert run_job(job) is None  # and never will: nothing sent
     assert job.cancel() is True
     waiting.close()
     assert server.token_requests(scope) == 0
 
     running = client.refresh_async("app", "secret-app", f"seed-{scope}-b")
     job = running.cr_frame.f_locals["job"]
-    token = job()
+    token = run_job(job)
     assert job.cancel() is False  # it ran: its outcome is what counts
     assert token.refresh_token == server.current_refresh_token(f"seed-{scope}-b")
-    with pytest.raises(RuntimeError):
-        job()
+    with pytest.raises(RuntimeError, match="already ran"):
+        run_job(job)
     running.close()
     assert server.token_requests(scope) == 1
+
+
+def run_job(job, wait=1.0):
+    """Submits a native job as `_asyncio.run` does and returns what it delivers: its answer,
+    or None when nothing came within `wait` seconds (a cancelled job delivers nothing)."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        outcome = _asyncio.Outcome(loop)
+        job.submit(loop, _asyncio._deliver, outcome)
+        try:
+            return await asyncio.wait_for(asyncio.shield(outcome.future), wait)
+        except asyncio.TimeoutError:
+            assert outcome.result is None
+            return None
+
+    return asyncio.run(main())
 
 
 class StartedJob:
     """A job that has started: its outcome must be awaited whatever the cancels."""
 
-    def __call__(self):
-        return "token"
+    def submit(self, loop, deliver, outcome):
+        pass  # the test delivers its outcome
 
     def cancel(self):
         return False
@@ -144,3 +161,35 @@ def test_an_outcome_arriving_with_a_cancel_is_returned(monkeypatch, cancel_first
         return await task
 
     assert asyncio.run(main()) == "token"
+
+
+EXIT_WITH_AN_EXCHANGE_IN_FLIGHT = """
+import asyncio, sys
+import oauth_refresh as oar
+
+url, seed = sys.argv[1], sys.argv[2]
+client = oar.Client(url)
+loop = asyncio.new_event_loop()
+outcome = []
+task = loop.create_task(client.refresh_async("app", "secret-app", seed))
+task.add_done_callback(lambda t: outcome.append(t))
+loop.run_until_complete(asyncio.sleep(0.2))  # the request is at the server
+print("exiting", flush=True)
+# The interpreter exits with the exchange in flight and the loop never run again.
+"""
+
+
+def test_interpreter_exit_waits_for_an_exchange_in_flight(server):
+    import subprocess
+
+    scope = "py-exit-in-flight"
+    seed = f"seed-{scope}"
+    run = subprocess.run(
+        [sys.executable, "-c", EXIT_WITH_AN_EXCHANGE_IN_FLIGHT, f"{server.url}/{scope}/delay=800/token", seed],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "exiting\n" and "Traceback" not in run.stderr, run.stderr
+    # The exchange completed (exit waited for it): the server rotated the token once.
+    assert server.token_requests(scope) == 1
+    assert server.current_refresh_token(seed) not in (None, seed)

@@ -1,5 +1,6 @@
-"""The asyncio side of ``refresh_async``: the native job runs on a worker thread (it releases
-the GIL for the exchange), so the event loop never blocks.
+"""The asyncio side of ``refresh_async``: the native job runs on a worker thread of the
+extension (without the GIL), so the event loop never blocks, and its answer comes back
+through ``loop.call_soon_threadsafe``.
 
 Cancellation never loses a token. If the awaiting task is cancelled before the job started
 on its thread, the job is dropped (nothing is sent) and ``CancelledError`` propagates. If it
@@ -8,27 +9,18 @@ refresh token: the coroutine keeps awaiting the exchange and returns its token (
 its ``OAuthRefreshError``) as if it had not been cancelled. ``Job.cancel()`` decides
 "started or not" atomically, under the job's lock.
 
-The workers are plain threads fed by one queue, not a ``ThreadPoolExecutor``: a refresh
-then costs one hand-over each way and no executor future, about half the thread-hop cost.
-Like the executor's, they are joined at interpreter exit after their current job, so an
-exchange in flight still completes."""
+At interpreter exit every job queued or running completes first, as an executor's would."""
 
 import asyncio
-import queue
-import threading
-from typing import Any, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Optional, Protocol, Tuple
 
 
 class Job(Protocol):
-    def __call__(self) -> Any: ...  # None only once cancel() returned True
+    def submit(
+        self, loop: asyncio.AbstractEventLoop, deliver: Callable[..., None], outcome: "Outcome"
+    ) -> None: ...  # RuntimeError after interpreter shutdown
 
     def cancel(self) -> bool: ...  # True: had not started, never will
-
-
-# Refreshes mostly wait on the network: many may run at once. Threads start when no worker
-# is free, up to this many; an idle one waits for the next job.
-MAX_WORKERS = 64
-
 
 
 class Outcome:
@@ -53,71 +45,13 @@ class Outcome:
             self.future.set_exception(value)
 
 
-_jobs: "queue.SimpleQueue[Optional[Tuple[Job, Outcome]]]" = queue.SimpleQueue()
-_lock = threading.Lock()
-_threads: List[threading.Thread] = []
-_idle = 0  # workers waiting on the queue that no job has been promised to
-_stopping = False
-
-
 def _deliver(outcome: Outcome, ok: bool, value: Any) -> None:
     outcome.result = (ok, value)
     outcome.settle()
 
 
-def _work() -> None:
-    global _idle
-    while True:
-        item = _jobs.get()
-        if item is None:
-            return
-        job, outcome = item
-        try:
-            result: Tuple[bool, Any] = (True, job())
-        except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
-            result = (False, e)
-        # Free before delivering: the loop's thread, woken by the delivery, then finds the
-        # GIL released by this worker waiting on the queue rather than waits for it.
-        with _lock:
-            _idle += 1
-        try:
-            outcome.loop.call_soon_threadsafe(_deliver, outcome, *result)
-        except RuntimeError:
-            pass  # the loop was closed: no one awaits this outcome any more
-        del job, outcome, result
-
-
 def _submit(job: Job, outcome: Outcome) -> None:
-    global _idle
-    with _lock:
-        if _stopping:
-            raise RuntimeError("cannot schedule a refresh after interpreter shutdown")
-        if _idle > 0:
-            _idle -= 1  # this job is that worker's
-        elif len(_threads) < MAX_WORKERS:
-            thread = threading.Thread(target=_work, name=f"oauth-refresh-{len(_threads)}")
-            _threads.append(thread)
-            thread.start()
-    _jobs.put((job, outcome))
-
-
-def _stop() -> None:
-    """At exit: every worker finishes its current job, then ends."""
-    global _stopping
-    with _lock:
-        _stopping = True
-        count = len(_threads)
-    for _ in range(count):
-        _jobs.put(None)
-
-
-# Runs before the interpreter joins its threads, as concurrent.futures' does.
-if hasattr(threading, "_register_atexit"):
-    threading._register_atexit(_stop)  # type: ignore[attr-defined]
-else:  # pragma: no cover - every CPython we support has it
-    import atexit
-
-    atexit.register(_stop)
+    job.submit(outcome.loop, _deliver, outcome)
 
 
 async def run(job: Job) -> Any:
