@@ -335,13 +335,13 @@ export declare class AccountTokens {
    */
   constructor(client: Client, options: AccountTokensOptions, store?: MemoryStore | FileStore | RedisStore | PostgresStore | undefined | null)
   /**
-   * A valid access token for `account`; a cached one at once, otherwise refreshed on the
-   * libuv pool.
+   * A valid access token for `account`; a cached one at once, otherwise refreshed on a
+   * worker thread.
    */
   accessToken(account: string): Promise<string>
   /** `accessToken`, blocking the calling thread. */
   accessTokenSync(account: string): string
-  /** `account`'s current token, refreshing first if needed (on the libuv pool). */
+  /** `account`'s current token, refreshing first if needed (on a worker thread). */
   token(account: string): Promise<Token>
   /** `token`, blocking the calling thread. */
   tokenSync(account: string): Token
@@ -390,14 +390,14 @@ export declare class Client {
   /** The Gusto preset: JSON body, credentials in the body, `X-Gusto-API-Version`. */
   static gusto(options?: GustoOptions): Client
   /**
-   * Exchanges a refresh token on the libuv thread pool. `options.signal` aborts it while
-   * it waits for a thread; once the request is on the wire it completes, so a rotated
+   * Exchanges a refresh token on a worker thread. `options.signal` aborts it while it
+   * waits for a thread; once the request is on the wire it completes, so a rotated
    * refresh token is never lost.
    */
   refresh(request: RefreshTokenRequest, options?: RefreshOptions): Promise<Token>
   /** `refresh`, blocking the calling thread. */
   refreshSync(request: RefreshTokenRequest): Token
-  /** Gusto's `system_access` grant, on the libuv thread pool. */
+  /** Gusto's `system_access` grant, on a worker thread. */
   systemAccess(request: SystemAccessTokenRequest): Promise<Token>
   /** `systemAccess`, blocking the calling thread. */
   systemAccessSync(request: SystemAccessTokenRequest): Token
@@ -498,11 +498,11 @@ export declare class Token {
 export declare class TokenManager {
   /** A manager; without a store the token lives in this process only. */
   constructor(client: Client, options: TokenManagerOptions, store?: MemoryStore | FileStore | RedisStore | PostgresStore | undefined | null)
-  /** A valid access token; refreshes on the libuv pool when needed. */
+  /** A valid access token; refreshes on a worker thread when needed. */
   accessToken(): Promise<string>
   /** `accessToken`, blocking the calling thread. */
   accessTokenSync(): string
-  /** The current token, refreshing first if needed (on the libuv pool). */
+  /** The current token, refreshing first if needed (on a worker thread). */
   token(): Promise<Token>
   /** `token`, blocking the calling thread. */
   tokenSync(): Token

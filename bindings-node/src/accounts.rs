@@ -11,6 +11,7 @@ use oauth_refresh::{AccountEvent, AccountStore, AccountsConfig, Health};
 use serde_json::{json, Value};
 
 use crate::client::{settle, Client, Exchange, Outcome};
+use crate::background;
 use crate::error::{code, guard, to_js_error, type_error, NOT_SENT};
 use crate::manager::wrapped;
 use crate::options::{each, object, NODE};
@@ -201,8 +202,8 @@ impl AccountTokens {
         })
     }
 
-    /// A valid access token for `account`; a cached one at once, otherwise refreshed on the
-    /// libuv pool.
+    /// A valid access token for `account`; a cached one at once, otherwise refreshed on a
+    /// worker thread.
     #[napi(ts_return_type = "Promise<string>", catch_unwind)]
     pub fn access_token(
         &self,
@@ -216,7 +217,7 @@ impl AccountTokens {
                 return PromiseRaw::resolve(&env, hit);
             }
             let task = self.task(account, |t| t.access_token().to_owned());
-            Ok(env.spawn(task)?.promise_object())
+            background::spawn(&env, task, None)
         })
     }
 
@@ -236,7 +237,7 @@ impl AccountTokens {
         })
     }
 
-    /// `account`'s current token, refreshing first if needed (on the libuv pool).
+    /// `account`'s current token, refreshing first if needed (on a worker thread).
     #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn token(
         &self,
@@ -249,7 +250,7 @@ impl AccountTokens {
             if let Some(hit) = self.hit_token(&account) {
                 return PromiseRaw::resolve(&env, Token(hit));
             }
-            Ok(env.spawn(self.task(account, Token))?.promise_object())
+            background::spawn(&env, self.task(account, Token), None)
         })
     }
 
@@ -433,7 +434,7 @@ impl AccountTokens {
         live.ok_or_else(|| to_js_error(env, &closed()))
     }
 
-    /// `accessToken()` / `token()`: the core's `token(account)` on the libuv pool, answered
+    /// `accessToken()` / `token()`: the core's `token(account)` on a worker thread, answered
     /// by `answer`; after `close()` the promise rejects.
     fn task<T: ToNapiValue + TypeName>(
         &self,
@@ -480,7 +481,7 @@ fn account_id(env: &Env, value: Unknown<'_>, what: &str) -> Result<String> {
     unsafe { value.cast::<String>() }
 }
 
-/// An `AccountTokens` call on the libuv pool: the core's answer, then the hook for each
+/// An `AccountTokens` call on a worker thread: the core's answer, then the hook for each
 /// event the call saw, on the JavaScript thread, before the promise settles.
 pub struct Call<T> {
     job: Exchange,

@@ -1,4 +1,4 @@
-//! `Client`: options in, refreshes on the libuv pool (`refresh`) or inline (`refreshSync`).
+//! `Client`: options in, refreshes on a worker thread (`refresh`) or inline (`refreshSync`).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use napi::Task;
 use napi_derive::napi;
 use oauth_refresh::{ClientOptions, GustoEnvironment};
 
+use crate::background;
 use crate::error::{convert, guard, internal_error, to_js_error, NOT_SENT, SENT};
 use crate::options::{each, object, NODE};
 use crate::request::{extra_params, RefreshTokenRequest, SystemAccessTokenRequest};
@@ -73,8 +74,8 @@ impl Client {
         build(&env, o, options, "Client.gusto(options)")
     }
 
-    /// Exchanges a refresh token on the libuv thread pool. `options.signal` aborts it while
-    /// it waits for a thread; once the request is on the wire it completes, so a rotated
+    /// Exchanges a refresh token on a worker thread. `options.signal` aborts it while it
+    /// waits for a thread; once the request is on the wire it completes, so a rotated
     /// refresh token is never lost.
     #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn refresh(
@@ -82,7 +83,7 @@ impl Client {
         env: Env,
         #[napi(ts_arg_type = "RefreshTokenRequest")] request: Unknown<'_>,
         #[napi(ts_arg_type = "RefreshOptions")] options: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<Exchange>> {
+    ) -> Result<PromiseRaw<'static, Token>> {
         guard(&env, NOT_SENT, || {
             let request = refresh_request(&env, request, "refresh(request)")?;
             let mut signal = None;
@@ -95,7 +96,7 @@ impl Client {
             }
             let client = self.0.clone();
             let task = Exchange::new(move || client.refresh(&request));
-            Ok(AsyncTask::with_optional_signal(task, signal))
+            background::spawn(&env, task, signal.map(|s| (s, abort_error as _)))
         })
     }
 
@@ -126,11 +127,11 @@ impl Client {
         client_id: String,
         client_secret: String,
         refresh_token: String,
-    ) -> Result<AsyncTask<Exchange>> {
+    ) -> Result<PromiseRaw<'static, Token>> {
         guard(&env, NOT_SENT, || {
             let request = plain_request(&env, client_id, client_secret, refresh_token)?;
             let client = self.0.clone();
-            Ok(AsyncTask::new(Exchange::new(move || client.refresh(&request))))
+            background::spawn(&env, Exchange::new(move || client.refresh(&request)), None)
         })
     }
 
@@ -154,19 +155,18 @@ impl Client {
         })
     }
 
-    /// Gusto's `system_access` grant, on the libuv thread pool.
+    /// Gusto's `system_access` grant, on a worker thread.
     #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn system_access(
         &self,
         env: Env,
         #[napi(ts_arg_type = "SystemAccessTokenRequest")] request: Unknown<'_>,
-    ) -> Result<AsyncTask<Exchange>> {
+    ) -> Result<PromiseRaw<'static, Token>> {
         guard(&env, NOT_SENT, || {
             let request = system_request(&env, request, "systemAccess(request)")?;
             let client = self.0.clone();
-            Ok(AsyncTask::new(Exchange::new(move || {
-                client.system_access(&request)
-            })))
+            let task = Exchange::new(move || client.system_access(&request));
+            background::spawn(&env, task, None)
         })
     }
 

@@ -2,6 +2,7 @@
 //! more. No HTTP or OAuth logic lives here.
 
 mod accounts;
+mod background;
 mod client;
 mod error;
 mod manager;

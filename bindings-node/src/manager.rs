@@ -7,6 +7,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use oauth_refresh::{ManagerConfig, TokenStore};
 
+use crate::background;
 use crate::client::{settle, Client, Exchange, Outcome};
 use crate::error::{guard, to_js_error, type_error, NOT_SENT};
 use crate::options::{each, object, NODE};
@@ -154,10 +155,12 @@ impl TokenManager {
         })
     }
 
-    /// A valid access token; refreshes on the libuv pool when needed.
+    /// A valid access token; refreshes on a worker thread when needed.
     #[napi(ts_return_type = "Promise<string>", catch_unwind)]
-    pub fn access_token(&self) -> AsyncTask<Managed<String>> {
-        self.task(|t| t.access_token().to_owned())
+    pub fn access_token(&self, env: Env) -> Result<PromiseRaw<'static, String>> {
+        guard(&env, NOT_SENT, || {
+            background::spawn(&env, self.task(|t| t.access_token().to_owned()), None)
+        })
     }
 
     /// `accessToken`, blocking the calling thread.
@@ -170,10 +173,10 @@ impl TokenManager {
         self.blocking(&env, |t| t.access_token().to_owned())
     }
 
-    /// The current token, refreshing first if needed (on the libuv pool).
+    /// The current token, refreshing first if needed (on a worker thread).
     #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
-    pub fn token(&self) -> AsyncTask<Managed<Token>> {
-        self.task(Token)
+    pub fn token(&self, env: Env) -> Result<PromiseRaw<'static, Token>> {
+        guard(&env, NOT_SENT, || background::spawn(&env, self.task(Token), None))
     }
 
     /// `token`, blocking the calling thread.
@@ -225,18 +228,18 @@ impl TokenManager {
 }
 
 impl TokenManager {
-    /// `accessToken()` / `token()`: the core's `token()` on the libuv pool, answered by
+    /// `accessToken()` / `token()`: the core's `token()` on a worker thread, answered by
     /// `answer`.
     fn task<T: ToNapiValue + TypeName>(
         &self,
         answer: fn(oauth_refresh::Token) -> T,
-    ) -> AsyncTask<Managed<T>> {
+    ) -> Managed<T> {
         let manager = self.inner.clone();
-        AsyncTask::new(Managed {
+        Managed {
             job: Exchange::new(move || manager.token()),
             on_refresh: self.on_refresh.clone(),
             answer,
-        })
+        }
     }
 
     /// The `*Sync` twin of `task`: the same call to the core, on this thread.
@@ -268,7 +271,7 @@ pub(crate) fn wrapped<'e>(
     })
 }
 
-/// A manager call on the libuv pool: the core's answer, then the hook for each token the
+/// A manager call on a worker thread: the core's answer, then the hook for each token the
 /// call refreshed, on the JavaScript thread, before the promise settles.
 pub struct Managed<T> {
     job: Exchange,

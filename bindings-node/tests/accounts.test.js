@@ -1,7 +1,6 @@
 // AccountTokens from Node: many accounts in one process, processes sharing a FileStore
 // directory or Redis, events and health, refresh-ahead within its cap, close(), option and
 // account id errors, and no secret anywhere.
-process.env.UV_THREADPOOL_SIZE = '16'
 
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')

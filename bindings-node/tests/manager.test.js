@@ -1,6 +1,5 @@
 // TokenManager from Node: one refresh for many concurrent callers, a FileStore shared by
 // processes, STORE_FAILED, the onRefresh hook and MemoryStore.
-process.env.UV_THREADPOOL_SIZE = '16'
 
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')

@@ -36,6 +36,7 @@ mod store;
 mod tcp;
 mod time;
 mod token;
+pub mod workers;
 mod wire;
 
 pub use accounts::{
