@@ -3,6 +3,54 @@
 /** Every code an `OAuthRefreshError` can have, once each. */
 export declare const ERROR_CODES: readonly OAuthRefreshErrorCode[]
 
+/**
+ * A token response. Its secret fields are getters on the prototype, so
+ * `JSON.stringify`, `util.inspect` and `String()` never show them.
+ */
+export declare class Token {
+  /** Tokens come from a refresh; `new Token()` throws a `TypeError`. */
+  private constructor()
+  /** The access token. */
+  get accessToken(): string
+  /** `Bearer` (normalized from any case) or the server's other type. */
+  get tokenType(): string
+  /**
+   * Lifetime in seconds, as the server sent it; `null` when it sent none, or one beyond
+   * ten years (taken as no expiry known).
+   */
+  get expiresIn(): number | null
+  /**
+   * When the access token expires: the moment the request was sent plus `expiresIn`;
+   * `null` when no expiry is known (`expiresIn` null).
+   */
+  get expiresAt(): Date | null
+  /**
+   * The refresh token to use next time (the new one, or the one sent when the server
+   * did not rotate). `null` only for `systemAccess`.
+   */
+  get refreshToken(): string | null
+  /** True when the server returned a refresh token different from the one sent. */
+  get refreshTokenRotated(): boolean
+  /** The granted scope, if the server said. */
+  get scope(): string | null
+  /** The server's `created_at` as Unix seconds. */
+  get createdAt(): number | null
+  /** The OpenID Connect ID token, if any. */
+  get idToken(): string | null
+  /** Every other field of the response. */
+  get extra(): Record<string, unknown>
+  /**
+   * True when the access token expires within `leewayMs` (default 0) from now; false
+   * when no expiry is known (`expiresAt` null). A `leewayMs` that is negative, NaN or
+   * over a year throws `OAuthRefreshError` `INVALID_INPUT`.
+   */
+  isExpired(leewayMs?: number | undefined | null): boolean
+  /** The fields that are not secret. */
+  toJSON(): Record<string, unknown>
+  /** A description without secrets. */
+  toString(): string
+}
+
 /** Every failure. `code` is the spec's code upper-cased; `refreshTokenState` says what the
  * failure means for the refresh token that was sent. */
 export declare class OAuthRefreshError extends Error {

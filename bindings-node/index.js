@@ -841,5 +841,4 @@ module.exports.FileStore = nativeBinding.FileStore
 module.exports.MemoryStore = nativeBinding.MemoryStore
 module.exports.PostgresStore = nativeBinding.PostgresStore
 module.exports.RedisStore = nativeBinding.RedisStore
-module.exports.Token = nativeBinding.Token
 module.exports.TokenManager = nativeBinding.TokenManager

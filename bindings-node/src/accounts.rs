@@ -10,13 +10,13 @@ use napi_derive::napi;
 use oauth_refresh::{AccountEvent, AccountStore, AccountsConfig, Health};
 use serde_json::{json, Value};
 
-use crate::client::{settle, Client, Exchange, Outcome};
 use crate::background;
+use crate::client::{settle, Client, Exchange, Outcome};
 use crate::error::{code, guard, to_js_error, type_error, NOT_SENT};
 use crate::manager::wrapped;
 use crate::options::{each, object, NODE};
 use crate::store::{FileStore, MemoryStore, PostgresStore, RedisStore};
-use crate::token::Token;
+use crate::token::{self, Token};
 
 /// The wrapped `onEvent` hook, called on the JavaScript thread with a plain event object.
 type Hook = FunctionRef<Value, Unknown<'static>>;
@@ -313,21 +313,18 @@ impl AccountTokens {
             let account = account_id(&env, account, what)?;
             let tokens = self.live(&env)?.tokens;
             let added = match refresh_token.get_type()? {
-                // SAFETY (each cast): checked to be a string / an object just before.
+                // SAFETY: checked to be a string just before.
                 ValueType::String => {
                     tokens.add(&account, unsafe { refresh_token.cast::<String>() }?)
                 }
-                ValueType::Object if Token::instance_of(&env, &refresh_token)? => {
-                    let token = unsafe {
-                        ClassInstance::<Token>::from_napi_value(env.raw(), refresh_token.raw())
-                    }?;
-                    tokens.add_token(&account, token.0.clone())
-                }
-                // Never shown: it may be a secret of the wrong type.
-                _ => {
-                    let message = format!("{what}: refreshToken must be a string or a Token");
-                    return Err(type_error(&env, message));
-                }
+                _ => match token::from_js(&env, refresh_token)? {
+                    Some(token) => tokens.add_token(&account, token),
+                    // Never shown: it may be a secret of the wrong type.
+                    None => {
+                        let message = format!("{what}: refreshToken must be a string or a Token");
+                        return Err(type_error(&env, message));
+                    }
+                },
             };
             added.map_err(|e| to_js_error(&env, &e))
         })

@@ -22,7 +22,11 @@ static WORKERS: Workers = Workers::new("oauth-refresh-io", |run| run());
 // libuv, as the running Node exports it (napi-sys links `uv_run` the same way).
 extern "C" {
     fn uv_handle_size(kind: i32) -> usize;
-    fn uv_async_init(event_loop: *mut sys::uv_loop_s, handle: *mut c_void, cb: extern "C" fn(*mut c_void)) -> i32;
+    fn uv_async_init(
+        event_loop: *mut sys::uv_loop_s,
+        handle: *mut c_void,
+        cb: extern "C" fn(*mut c_void),
+    ) -> i32;
     fn uv_async_send(handle: *mut c_void) -> i32;
     fn uv_ref(handle: *mut c_void);
     fn uv_unref(handle: *mut c_void);
@@ -32,7 +36,10 @@ const UV_ASYNC: i32 = 1;
 
 /// What a worker leaves for the JavaScript thread: the promise's deferred (an address: it
 /// is only touched back on that thread) and the settling of its task.
-type Finished = (usize, Box<dyn FnOnce(&Env) -> Result<sys::napi_value> + Send>);
+type Finished = (
+    usize,
+    Box<dyn FnOnce(&Env) -> Result<sys::napi_value> + Send>,
+);
 
 /// Shared by one JavaScript thread and the workers running its tasks.
 struct Mailbox {
@@ -66,7 +73,13 @@ impl Mailbox {
 impl Drop for Mailbox {
     fn drop(&mut self) {
         // SAFETY: allocated in `Local::new` as this vector; libuv is done with it.
-        unsafe { drop(Vec::from_raw_parts(self.handle.cast::<u64>(), words(), words())) };
+        unsafe {
+            drop(Vec::from_raw_parts(
+                self.handle.cast::<u64>(),
+                words(),
+                words(),
+            ))
+        };
     }
 }
 
@@ -107,22 +120,40 @@ impl Local {
             return Err(Error::from_reason("cannot set up the event loop's wake-up"));
         }
         uv_unref(handle); // an idle handle must not keep the process alive
-        // The async context under which settled promises' callbacks run.
+                          // The async context under which settled promises' callbacks run.
         let (mut resource, mut name, mut context, mut reference) =
             (null_mut(), null_mut(), null_mut(), null_mut());
         check(sys::napi_create_object(env, &mut resource))?;
-        check(sys::napi_create_string_utf8(env, c"oauth-refresh".as_ptr(), 13, &mut name))?;
+        check(sys::napi_create_string_utf8(
+            env,
+            c"oauth-refresh".as_ptr(),
+            13,
+            &mut name,
+        ))?;
         check(sys::napi_async_init(env, resource, name, &mut context))?;
         check(sys::napi_create_reference(env, resource, 1, &mut reference))?;
-        check(sys::napi_add_env_cleanup_hook(env, Some(cleanup), null_mut()))?;
-        Ok(Local { env, mailbox, pending: 0, resource: reference, context })
+        check(sys::napi_add_env_cleanup_hook(
+            env,
+            Some(cleanup),
+            null_mut(),
+        ))?;
+        Ok(Local {
+            env,
+            mailbox,
+            pending: 0,
+            resource: reference,
+            context,
+        })
     }
 }
 
 fn check(status: sys::napi_status) -> Result<()> {
     match status {
         sys::Status::napi_ok => Ok(()),
-        s => Err(Error::new(Status::from(s), "the event loop's wake-up failed".to_owned())),
+        s => Err(Error::new(
+            Status::from(s),
+            "the event loop's wake-up failed".to_owned(),
+        )),
     }
 }
 
@@ -180,7 +211,11 @@ pub fn spawn<T: Task + 'static>(
             // SAFETY: on the JavaScript thread, inside a handle scope.
             value.and_then(|v| unsafe { ToNapiValue::to_napi_value(env.raw(), v) })
         });
-        mailbox.finished.lock().unwrap_or_else(|e| e.into_inner()).push((deferred_at, settle));
+        mailbox
+            .finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((deferred_at, settle));
         mailbox.wake();
     }));
     if let Err(reason) = sent {
@@ -239,21 +274,22 @@ extern "C" fn on_wake(_handle: *mut c_void) {
         let opened = sys::napi_open_callback_scope(env, object, context, &mut scope);
         for (deferred, settle) in finished {
             let deferred = deferred as sys::napi_deferred;
-            let status = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| settle(&wrapped))) {
-                Ok(Ok(value)) => sys::napi_resolve_deferred(env, deferred, value),
-                Ok(Err(e)) => match ToNapiValue::to_napi_value(env, e) {
-                    Ok(error) => sys::napi_reject_deferred(env, deferred, error),
-                    Err(_) => sys::Status::napi_generic_failure,
-                },
-                Err(payload) => {
-                    std::mem::forget(payload); // its Drop could panic again
-                    let error = crate::error::internal_error(&wrapped, crate::error::SENT);
-                    match ToNapiValue::to_napi_value(env, error) {
+            let status =
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| settle(&wrapped))) {
+                    Ok(Ok(value)) => sys::napi_resolve_deferred(env, deferred, value),
+                    Ok(Err(e)) => match ToNapiValue::to_napi_value(env, e) {
                         Ok(error) => sys::napi_reject_deferred(env, deferred, error),
                         Err(_) => sys::Status::napi_generic_failure,
+                    },
+                    Err(payload) => {
+                        std::mem::forget(payload); // its Drop could panic again
+                        let error = crate::error::internal_error(&wrapped, crate::error::SENT);
+                        match ToNapiValue::to_napi_value(env, error) {
+                            Ok(error) => sys::napi_reject_deferred(env, deferred, error),
+                            Err(_) => sys::Status::napi_generic_failure,
+                        }
                     }
-                }
-            };
+                };
             if status != sys::Status::napi_ok {
                 // An exception thrown while settling (the environment tearing down): clear
                 // it so that the next settles run.

@@ -12,7 +12,7 @@ use crate::background;
 use crate::error::{convert, guard, internal_error, to_js_error, NOT_SENT, SENT};
 use crate::options::{each, object, NODE};
 use crate::request::{extra_params, RefreshTokenRequest, SystemAccessTokenRequest};
-use crate::token::Token;
+use crate::token::{self, Token};
 
 /// Options for one `refresh` call.
 #[napi(object, object_to_js = false)]
@@ -135,7 +135,8 @@ impl Client {
         })
     }
 
-    /// `refreshSync` for a plain `{ clientId, clientSecret, refreshToken }`, as `__refresh`.
+    /// `refreshSync` for a plain `{ clientId, clientSecret, refreshToken }`, as `__refresh`;
+    /// the `Token`'s handle, which client_fast.js makes the `Token` of.
     #[napi(js_name = "__refreshSync", skip_typescript, catch_unwind)]
     pub fn refresh_sync_fields(
         &self,
@@ -143,14 +144,14 @@ impl Client {
         client_id: String,
         client_secret: String,
         refresh_token: String,
-    ) -> Result<Token> {
+    ) -> Result<u32> {
         let request = guard(&env, NOT_SENT, || {
             plain_request(&env, client_id, client_secret, refresh_token)
         })?;
         guard(&env, SENT, || {
             self.0
                 .refresh(&request)
-                .map(Token)
+                .map(token::handle)
                 .map_err(|e| to_js_error(&env, &e))
         })
     }
@@ -314,6 +315,7 @@ impl Task for Exchange {
 /// Routes plain requests to `__refresh` / `__refreshSync` (client_fast.js says why).
 pub fn install_fast(env: &Env, exports: &Object) -> Result<()> {
     let class: Unknown = exports.get_named_property("Client")?;
-    let install: Function<Unknown, ()> = env.run_script(include_str!("client_fast.js"))?;
-    install.call(class)
+    let install: Function<FnArgs<(Unknown, Function<u32, Unknown>)>, ()> =
+        env.run_script(include_str!("client_fast.js"))?;
+    install.call(FnArgs::from((class, token::factory(env)?)))
 }

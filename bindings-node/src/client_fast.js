@@ -4,7 +4,7 @@
 // `clientId`, `clientSecret` and `refreshToken` as strings reaches the native side as three
 // string arguments; any other request (more keys, other types, options) takes the full
 // conversion, which gives every other case its answer.
-(Client) => {
+(Client, makeToken) => {
   const proto = Client.prototype
   const native = { refresh: proto.refresh, refreshSync: proto.refreshSync }
   const { __refresh, __refreshSync } = proto
@@ -37,7 +37,7 @@
         if (plain(request)) {
           const { clientId, clientSecret, refreshToken } = request
           if (typeof clientId === 'string' && typeof clientSecret === 'string' && typeof refreshToken === 'string') {
-            return __refreshSync.call(this, clientId, clientSecret, refreshToken)
+            return makeToken(__refreshSync.call(this, clientId, clientSecret, refreshToken))
           }
         }
         return native.refreshSync.call(this, request)

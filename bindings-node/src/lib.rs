@@ -18,7 +18,7 @@ use napi_derive::napi;
 pub fn init(mut exports: Object, env: Env) -> Result<()> {
     error::guard(&env, error::NOT_SENT, || {
         error::install(&env, &mut exports)?;
-        token::install_inspect(&env, &exports)?;
+        token::install(&env, &mut exports)?;
         client::install_fast(&env, &exports)?;
         manager::install(&env)?;
         exports.set_named_property("ERROR_CODES", error::all_codes())

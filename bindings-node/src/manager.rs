@@ -176,7 +176,9 @@ impl TokenManager {
     /// The current token, refreshing first if needed (on a worker thread).
     #[napi(ts_return_type = "Promise<Token>", catch_unwind)]
     pub fn token(&self, env: Env) -> Result<PromiseRaw<'static, Token>> {
-        guard(&env, NOT_SENT, || background::spawn(&env, self.task(Token), None))
+        guard(&env, NOT_SENT, || {
+            background::spawn(&env, self.task(Token), None)
+        })
     }
 
     /// `token`, blocking the calling thread.
@@ -230,10 +232,7 @@ impl TokenManager {
 impl TokenManager {
     /// `accessToken()` / `token()`: the core's `token()` on a worker thread, answered by
     /// `answer`.
-    fn task<T: ToNapiValue + TypeName>(
-        &self,
-        answer: fn(oauth_refresh::Token) -> T,
-    ) -> Managed<T> {
+    fn task<T: ToNapiValue + TypeName>(&self, answer: fn(oauth_refresh::Token) -> T) -> Managed<T> {
         let manager = self.inner.clone();
         Managed {
             job: Exchange::new(move || manager.token()),

@@ -1,142 +1,249 @@
-//! `Token`: secrets only through property access; `toJSON` and inspection show none.
+//! `Token`: a JavaScript class (token.js) over the core's token, kept here in a per-thread
+//! table and read one field at a time; `toJSON` and inspection show no secret.
+
+use std::cell::RefCell;
+use std::ptr::null_mut;
 
 use napi::bindgen_prelude::*;
-use napi::JsDate;
-use napi_derive::napi;
+use napi::sys;
 use oauth_refresh::limits::duration_from_millis;
 
-use crate::error::{guard, to_js_error, NOT_SENT};
+use crate::error::{internal_error, to_js_error, NOT_SENT};
 
-/// A token response. Its secret fields are getters on the prototype, so
-/// `JSON.stringify`, `util.inspect` and `String()` never show them.
-#[napi]
+/// A core token on its way to JavaScript, where it becomes a `Token`.
 pub struct Token(pub(crate) oauth_refresh::Token);
 
-#[napi]
-impl Token {
-    /// The access token.
-    #[napi(getter, catch_unwind)]
-    pub fn access_token(&self, env: &Env) -> Result<&str> {
-        guard(env, NOT_SENT, || Ok(self.0.access_token()))
-    }
+/// The tokens that JavaScript `Token`s of this thread stand for, by handle.
+#[derive(Default)]
+struct Table {
+    tokens: Vec<Option<oauth_refresh::Token>>,
+    free: Vec<u32>,
+}
 
-    /// `Bearer` (normalized from any case) or the server's other type.
-    #[napi(getter, catch_unwind)]
-    pub fn token_type(&self, env: &Env) -> Result<&str> {
-        guard(env, NOT_SENT, || Ok(self.0.token_type()))
-    }
+type Make = FunctionRef<u32, Unknown<'static>>;
+type HandleOf = FunctionRef<Unknown<'static>, u32>;
 
-    /// Lifetime in seconds, as the server sent it; `null` when it sent none, or one beyond
-    /// ten years (taken as no expiry known).
-    #[napi(getter, catch_unwind)]
-    pub fn expires_in(&self, env: &Env) -> Result<Option<f64>> {
-        guard(env, NOT_SENT, || Ok(self.0.expires_in().map(|s| s as f64)))
-    }
+thread_local! {
+    // One per JavaScript environment: each runs on its own thread.
+    static TABLE: RefCell<Table> = RefCell::default();
+    static JS: RefCell<Option<(Make, HandleOf)>> = const { RefCell::new(None) };
+}
 
-    /// When the access token expires: the moment the request was sent plus `expiresIn`;
-    /// `null` when no expiry is known (`expiresIn` null).
-    #[napi(getter, catch_unwind, ts_return_type = "Date | null")]
-    pub fn expires_at<'env>(&self, env: &'env Env) -> Result<Option<JsDate<'env>>> {
-        guard(env, NOT_SENT, || {
-            self.0
-                .expires_at_unix()
-                .map(|s| env.create_date(s * 1000.0))
-                .transpose()
-        })
-    }
-
-    /// The refresh token to use next time (the new one, or the one sent when the server
-    /// did not rotate). `null` only for `systemAccess`.
-    #[napi(getter, catch_unwind)]
-    pub fn refresh_token(&self, env: &Env) -> Result<Option<&str>> {
-        guard(env, NOT_SENT, || Ok(self.0.refresh_token()))
-    }
-
-    /// True when the server returned a refresh token different from the one sent.
-    #[napi(getter, catch_unwind)]
-    pub fn refresh_token_rotated(&self, env: &Env) -> Result<bool> {
-        guard(env, NOT_SENT, || Ok(self.0.refresh_token_rotated()))
-    }
-
-    /// The granted scope, if the server said.
-    #[napi(getter, catch_unwind)]
-    pub fn scope(&self, env: &Env) -> Result<Option<&str>> {
-        guard(env, NOT_SENT, || Ok(self.0.scope()))
-    }
-
-    /// The server's `created_at` as Unix seconds.
-    #[napi(getter, catch_unwind)]
-    pub fn created_at(&self, env: &Env) -> Result<Option<f64>> {
-        guard(env, NOT_SENT, || Ok(self.0.created_at().map(|s| s as f64)))
-    }
-
-    /// The OpenID Connect ID token, if any.
-    #[napi(getter, catch_unwind)]
-    pub fn id_token(&self, env: &Env) -> Result<Option<&str>> {
-        guard(env, NOT_SENT, || Ok(self.0.id_token()))
-    }
-
-    /// Every other field of the response.
-    #[napi(getter, catch_unwind, ts_return_type = "Record<string, unknown>")]
-    pub fn extra(&self, env: &Env) -> Result<serde_json::Value> {
-        guard(env, NOT_SENT, || {
-            Ok(serde_json::Value::Object(self.0.extra().clone()))
-        })
-    }
-
-    /// True when the access token expires within `leewayMs` (default 0) from now; false
-    /// when no expiry is known (`expiresAt` null). A `leewayMs` that is negative, NaN or
-    /// over a year throws `OAuthRefreshError` `INVALID_INPUT`.
-    #[napi(catch_unwind)]
-    pub fn is_expired(&self, env: &Env, leeway_ms: Option<f64>) -> Result<bool> {
-        guard(env, NOT_SENT, || {
-            let leeway = duration_from_millis("leewayMs", leeway_ms.unwrap_or(0.0))
-                .map_err(|e| to_js_error(env, &e))?;
-            Ok(self.0.is_expired(leeway))
-        })
-    }
-
-    /// The fields that are not secret.
-    #[napi(
-        catch_unwind,
-        js_name = "toJSON",
-        ts_return_type = "Record<string, unknown>"
-    )]
-    pub fn to_json(&self, env: &Env) -> Result<serde_json::Value> {
-        guard(env, NOT_SENT, || {
-            Ok(serde_json::json!({
-                "tokenType": self.0.token_type(),
-                "expiresIn": self.0.expires_in(),
-                // Whole milliseconds, as the `expiresAt` Date holds them.
-                "expiresAt": self.0.expires_at_unix().map(|s| (s * 1000.0).floor()),
-                "refreshTokenRotated": self.0.refresh_token_rotated(),
-                "scope": self.0.scope(),
-                "createdAt": self.0.created_at(),
-            }))
-        })
-    }
-
-    /// A description without secrets.
-    #[napi(catch_unwind, js_name = "toString")]
-    pub fn to_string_js(&self, env: &Env) -> Result<String> {
-        guard(env, NOT_SENT, || {
-            Ok(format!(
-                "Token(tokenType={}, expiresIn={}, refreshTokenRotated={})",
-                self.0.token_type(),
-                self.0
-                    .expires_in()
-                    .map_or("null".to_owned(), |s| s.to_string()),
-                self.0.refresh_token_rotated()
-            ))
-        })
+impl Table {
+    fn insert(&mut self, token: oauth_refresh::Token) -> u32 {
+        match self.free.pop() {
+            Some(handle) => {
+                self.tokens[handle as usize] = Some(token);
+                handle
+            }
+            None => {
+                self.tokens.push(Some(token));
+                (self.tokens.len() - 1) as u32
+            }
+        }
     }
 }
 
-/// Makes `console.log(token)` and `util.inspect(token)` show the fields `toJSON` gives (no
-/// secret), `expiresAt` as a `Date`: a native class has no own fields, so they would print
-/// `Token {}`.
-pub fn install_inspect(env: &Env, exports: &Object) -> Result<()> {
-    let class: Unknown = exports.get_named_property("Token")?;
-    let install: Function<Unknown, ()> = env.run_script(include_str!("token_inspect.js"))?;
-    install.call(class)
+/// Stores `token` and returns its handle, for a `Token` made in JavaScript (client_fast.js).
+pub fn handle(token: oauth_refresh::Token) -> u32 {
+    TABLE.with(|t| t.borrow_mut().insert(token))
+}
+
+fn with<T>(handle: u32, f: impl FnOnce(&oauth_refresh::Token) -> T) -> Result<T> {
+    TABLE.with(|t| match t.borrow().tokens.get(handle as usize) {
+        Some(Some(token)) => Ok(f(token)),
+        _ => Err(Error::from_reason("not a live Token")),
+    })
+}
+
+impl ToNapiValue for Token {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let handle = handle(val.0);
+        let made = JS.with(|js| {
+            let js = js.borrow();
+            let (make, _) = js
+                .as_ref()
+                .ok_or_else(|| Error::from_reason("oauth-refresh is not initialised"))?;
+            make.borrow_back(&Env::from_raw(env))?.call(handle)
+        });
+        match made {
+            Ok(token) => Ok(token.raw()),
+            Err(e) => {
+                release_handle(handle);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl TypeName for Token {
+    fn type_name() -> &'static str {
+        "Token"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+/// The core token behind `value` if it is a `Token`, `None` for anything else.
+pub fn from_js(env: &Env, value: Unknown<'_>) -> Result<Option<oauth_refresh::Token>> {
+    let handle = JS.with(|js| {
+        let js = js.borrow();
+        let (_, handle_of) = js
+            .as_ref()
+            .ok_or_else(|| Error::from_reason("oauth-refresh is not initialised"))?;
+        // SAFETY: a live handle of this environment, for as long as this call.
+        let value: Unknown<'static> =
+            unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) };
+        Ok::<_, Error>(handle_of.borrow_back(env)?.call(value).ok())
+    })?;
+    if handle.is_none() {
+        // `handleOf` threw its TypeError: not a Token. Clear it so that nothing throws it.
+        let mut ignored = null_mut();
+        // SAFETY: on this environment's thread.
+        unsafe { sys::napi_get_and_clear_last_exception(env.raw(), &mut ignored) };
+    }
+    handle.map(|h| with(h, Clone::clone)).transpose()
+}
+
+fn release_handle(handle: u32) {
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some(slot @ Some(_)) = t.tokens.get_mut(handle as usize) {
+            *slot = None; // the token's secrets are wiped as it drops
+            t.free.push(handle);
+        }
+    })
+}
+
+/// The arguments of a call from JavaScript (missing ones `undefined`).
+unsafe fn args<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Result<[sys::napi_value; N]> {
+    let mut argv = [null_mut(); N];
+    let mut argc = N;
+    let status = sys::napi_get_cb_info(
+        env,
+        info,
+        &mut argc,
+        argv.as_mut_ptr(),
+        null_mut(),
+        null_mut(),
+    );
+    if status != sys::Status::napi_ok {
+        return Err(Error::from_reason("cannot read the arguments"));
+    }
+    for slot in argv.iter_mut().skip(argc) {
+        sys::napi_get_undefined(env, slot);
+    }
+    Ok(argv)
+}
+
+/// Runs a native function called from token.js: its error (or a panic, as `internal`) is
+/// thrown.
+unsafe fn call(
+    env: sys::napi_env,
+    f: impl FnOnce(&Env) -> Result<sys::napi_value>,
+) -> sys::napi_value {
+    let wrapped = Env::from_raw(env);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&wrapped)))
+        .unwrap_or_else(|payload| {
+            std::mem::forget(payload); // its Drop could panic again
+            Err(internal_error(&wrapped, NOT_SENT))
+        });
+    result.unwrap_or_else(|e| {
+        JsError::from(e).throw_into(env);
+        null_mut()
+    })
+}
+
+/// `read(handle, field)`: one field, by token.js's numbering.
+unsafe extern "C" fn read(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    call(env, |_| {
+        let [handle, field] = args::<2>(env, info)?;
+        let (handle, field) = (
+            u32::from_napi_value(env, handle)?,
+            u32::from_napi_value(env, field)?,
+        );
+        with(handle, |t| match field {
+            0 => ToNapiValue::to_napi_value(env, t.access_token()),
+            1 => ToNapiValue::to_napi_value(env, t.token_type()),
+            // Lifetime in seconds as sent; null when none, or one beyond ten years.
+            2 => ToNapiValue::to_napi_value(env, t.expires_in().map(|s| s as f64)),
+            // Whole milliseconds, as a Date holds them.
+            3 => ToNapiValue::to_napi_value(env, t.expires_at_unix().map(|s| (s * 1000.0).floor())),
+            4 => ToNapiValue::to_napi_value(env, t.refresh_token()),
+            5 => ToNapiValue::to_napi_value(env, t.refresh_token_rotated()),
+            6 => ToNapiValue::to_napi_value(env, t.scope()),
+            7 => ToNapiValue::to_napi_value(env, t.created_at().map(|s| s as f64)),
+            8 => ToNapiValue::to_napi_value(env, t.id_token()),
+            9 => ToNapiValue::to_napi_value(env, serde_json::Value::Object(t.extra().clone())),
+            _ => Err(Error::from_reason("no such Token field")),
+        })?
+    })
+}
+
+/// `expired(handle, leewayMs)`: a `leewayMs` that is negative, NaN or over a year is
+/// `INVALID_INPUT`.
+unsafe extern "C" fn expired(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    call(env, |wrapped| {
+        let [handle, leeway] = args::<2>(env, info)?;
+        let handle = u32::from_napi_value(env, handle)?;
+        let leeway = Option::<f64>::from_napi_value(env, leeway)?;
+        let leeway = duration_from_millis("leewayMs", leeway.unwrap_or(0.0))
+            .map_err(|e| to_js_error(wrapped, &e))?;
+        with(handle, |t| {
+            ToNapiValue::to_napi_value(env, t.is_expired(leeway))
+        })?
+    })
+}
+
+/// `release(handle)`: the `Token` was collected.
+unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    call(env, |_| {
+        let [handle] = args::<1>(env, info)?;
+        release_handle(u32::from_napi_value(env, handle)?);
+        ToNapiValue::to_napi_value(env, ())
+    })
+}
+
+/// Defines the class (token.js), exports it, and keeps its factory and handle finder.
+pub fn install(env: &Env, exports: &mut Object) -> Result<()> {
+    type Natives = FnArgs<(Function<'static>, Function<'static>, Function<'static>)>;
+    let install: Function<Natives, Array> = env.run_script(include_str!("token.js"))?;
+    let natives = (
+        env.create_function::<(), Unknown>("read", read)?,
+        env.create_function::<(), Unknown>("expired", expired)?,
+        env.create_function::<(), Unknown>("release", release)?,
+    );
+    // SAFETY: the functions live as long as this call; the script keeps what it needs.
+    let natives: (Function<'static>, Function<'static>, Function<'static>) =
+        unsafe { std::mem::transmute(natives) };
+    let parts = install.call(FnArgs::from(natives))?;
+    let class: Unknown = parts
+        .get(0)?
+        .ok_or_else(|| Error::from_reason("Token class missing"))?;
+    exports.set_named_property("Token", class)?;
+    let make: Function<u32, Unknown> = parts
+        .get(1)?
+        .ok_or_else(|| Error::from_reason("Token factory missing"))?;
+    let handle_of: Function<Unknown, u32> = parts
+        .get(2)?
+        .ok_or_else(|| Error::from_reason("Token handles missing"))?;
+    let refs = (make.create_ref()?, handle_of.create_ref()?);
+    JS.with(|js| js.replace(Some(refs)));
+    Ok(())
+}
+
+/// token.js's factory: a `Token` for a handle (client_fast.js makes its tokens with it).
+pub fn factory(env: &Env) -> Result<Function<'_, u32, Unknown<'_>>> {
+    JS.with(|js| {
+        let js = js.borrow();
+        let (make, _) = js
+            .as_ref()
+            .ok_or_else(|| Error::from_reason("oauth-refresh is not initialised"))?;
+        make.borrow_back(env)
+    })
 }

@@ -4,7 +4,7 @@ const assert = require('node:assert/strict')
 const util = require('node:util')
 const { spawn } = require('node:child_process')
 const readline = require('node:readline')
-const { Client, FileStore, OAuthRefreshError, TokenManager } = require('..')
+const { Client, FileStore, OAuthRefreshError, Token, TokenManager } = require('..')
 const { version } = require('../package.json')
 const { startServer } = require('./server')
 
@@ -212,4 +212,20 @@ test('request refusals name the fields as Node spells them', () => {
   }
   const e = refusal({ ...base, grantType: 'password' })
   assert.ok(e.code === 'INVALID_INPUT' && e.message.includes('grantType must be'), e.message)
+})
+
+test('a Token comes only from a refresh: no constructor, no forged receiver, no handle shown', async () => {
+  assert.throws(() => new Token(), TypeError)
+  assert.throws(() => new Token(Symbol('key'), 0), TypeError)
+  const client = new Client({ tokenUrl: `${server.url}/node-forge/ok/token` })
+  const token = client.refreshSync({ clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-forge' })
+  assert.ok(token instanceof Token)
+  const getter = Object.getOwnPropertyDescriptor(Token.prototype, 'accessToken').get
+  assert.equal(getter.call(token), token.accessToken)
+  for (const forged of [{}, Object.create(Token.prototype), { accessToken: 'x' }]) {
+    assert.throws(() => getter.call(forged), TypeError)
+    assert.throws(() => Token.prototype.isExpired.call(forged), TypeError)
+  }
+  assert.deepEqual(Object.keys(token), [])
+  assert.deepEqual(Object.getOwnPropertySymbols(token), [])
 })

@@ -15,7 +15,6 @@ use crate::classify::{
     classify_response, classify_transport, scan_oversized, scan_refresh_token, Answer, MAX_BODY,
 };
 use crate::cork::CorkConnector;
-use crate::tcp::TcpConnector;
 use crate::encode::{basic_credentials, reserve_wiped, BodyEncoding, BodyWriter};
 use crate::error::{catch_panic, Error, ErrorCode, RefreshTokenState};
 use crate::limits::{checked_duration, checked_timeout};
@@ -25,6 +24,7 @@ use crate::redact::redact;
 use crate::request::{RefreshTokenRequest, SystemAccessTokenRequest};
 use crate::resolve::CachingResolver;
 use crate::secret::Secret;
+use crate::tcp::TcpConnector;
 use crate::token::Token;
 use zeroize::Zeroizing;
 
@@ -550,8 +550,7 @@ impl ClientBuilder {
         let agent = ureq::Agent::with_parts(
             config,
             // ureq's default chain with our TCP transport (SOCKS is refused with the proxy).
-            ()
-                .chain(ConnectProxyConnector::default())
+            ().chain(ConnectProxyConnector::default())
                 .chain(TcpConnector)
                 .chain(RustlsConnector::default())
                 .chain(CorkConnector),

@@ -36,8 +36,8 @@ mod store;
 mod tcp;
 mod time;
 mod token;
-pub mod workers;
 mod wire;
+pub mod workers;
 
 pub use accounts::{
     AccountEvent, AccountOptions, AccountStats, AccountTokens, AccountsConfig, EventKind, Health,

@@ -128,7 +128,12 @@ impl Transport for Tcp {
         let mut sent = 0;
         while sent < amount {
             let left = deadline.left()?;
-            keep_close(&self.stream, &mut self.write_timeout, left, TcpStream::set_write_timeout)?;
+            keep_close(
+                &self.stream,
+                &mut self.write_timeout,
+                left,
+                TcpStream::set_write_timeout,
+            )?;
             match (&*self.stream).write(&self.buffers.output()[sent..amount]) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(n) => sent += n,
@@ -144,7 +149,12 @@ impl Transport for Tcp {
         let deadline = Deadline::new(timeout)?;
         loop {
             let left = deadline.left()?;
-            keep_close(&self.stream, &mut self.read_timeout, left, TcpStream::set_read_timeout)?;
+            keep_close(
+                &self.stream,
+                &mut self.read_timeout,
+                left,
+                TcpStream::set_read_timeout,
+            )?;
             match (&*self.stream).read(self.buffers.input_append_buf()) {
                 Ok(n) => {
                     self.buffers.input_appended(n);

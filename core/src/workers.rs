@@ -158,10 +158,14 @@ mod tests {
                 }))
                 .unwrap();
         }
-        rx.recv_timeout(Duration::from_secs(10)).expect("the jobs ran at once");
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the jobs ran at once");
         WORKERS.stop(); // waits for the other seven
         assert_eq!(done.load(Ordering::SeqCst), 8);
-        assert!(WORKERS.submit(Box::new(|| {})).is_err(), "refused after stop");
+        assert!(
+            WORKERS.submit(Box::new(|| {})).is_err(),
+            "refused after stop"
+        );
     }
 
     static ONE: Workers = Workers::new("oauth-refresh-test", |run| run());
@@ -172,15 +176,20 @@ mod tests {
             let state = lock(&ONE.state);
             state.running == 0 && state.waiting == 1
         };
-        ONE.submit(Box::new(|| panic!("a job that panics"))).unwrap();
+        ONE.submit(Box::new(|| panic!("a job that panics")))
+            .unwrap();
         let started = std::time::Instant::now();
         while !idle() {
-            assert!(started.elapsed() < Duration::from_secs(10), "the worker came back");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the worker came back"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         let (tx, rx) = mpsc::channel();
         ONE.submit(Box::new(move || tx.send(()).unwrap())).unwrap();
-        rx.recv_timeout(Duration::from_secs(10)).expect("the same worker ran the next job");
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the same worker ran the next job");
         assert_eq!(lock(&ONE.state).threads, 1);
     }
 }
