@@ -10,7 +10,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::client::{in_background, Answer, Client};
+use crate::background::{in_background, Answer};
+use crate::client::Client;
 use crate::error::{guarded, to_pyerr};
 use crate::options::{each, value, PY};
 use crate::repr_opt;

@@ -34,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<accounts::AccountTokens>()?;
     m.add_class::<accounts::AccountEvent>()?;
     m.add_class::<accounts::Health>()?;
+    m.add_class::<background::Mailbox>()?;
     m.add_function(wrap_pyfunction!(error::_error_codes, m)?)?;
     // Not a module attribute: only atexit calls it.
     let close_all = wrap_pyfunction!(accounts::close_all, m)?;

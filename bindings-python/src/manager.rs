@@ -7,8 +7,8 @@ use oauth_refresh::ManagerConfig;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::background::{in_background, Answer};
 use crate::client::Client;
-use crate::client::{in_background, Answer};
 use crate::error::{guarded, to_pyerr};
 use crate::options::{each, value, PY};
 use crate::store::Store;

@@ -117,3 +117,54 @@ def test_16_threads_share_one_client_over_200_chains(server):
     for seed, last in results:
         assert server.current_refresh_token(seed) == last
     assert server.token_requests("py-threads") == 600
+
+
+def test_outcomes_reach_each_loop_whether_or_not_it_can_watch_a_pipe(server):
+    """Outcomes come back through the loop's mailbox pipe, or, for a loop without
+    add_reader (Windows' proactor), through call_soon_threadsafe: tokens and errors alike,
+    with loops in several threads at once."""
+    from oauth_refresh import _asyncio
+
+    class NoReaders(asyncio.SelectorEventLoop):
+        def add_reader(self, *args):
+            raise NotImplementedError
+
+    client = oar.Client(f"{server.url}/py-mailbox/ok/token")
+
+    async def both(name):
+        token = await client.refresh_async("app", "secret-app", f"seed-py-mailbox-{name}")
+        try:
+            await client.refresh_async("app", "secret-app", "never-issued")
+        except oar.InvalidGrantError as err:
+            return token, err
+        return token, None
+
+    def run_on(make_loop, name):
+        loop = make_loop()
+        try:
+            token, err = loop.run_until_complete(both(name))
+            return token, err, _asyncio._mailboxes.get(loop)
+        finally:
+            loop.close()
+
+    makers = [asyncio.SelectorEventLoop, NoReaders] * 3
+    with ThreadPoolExecutor(len(makers)) as pool:
+        results = list(pool.map(run_on, makers, [f"{i}" for i in range(len(makers))]))
+    for (token, err, mailbox), make_loop in zip(results, makers):
+        assert token.refresh_token_rotated and isinstance(err, oar.InvalidGrantError)
+        assert (mailbox is None) == (make_loop is NoReaders)
+    assert server.token_requests("py-mailbox") == 2 * len(makers)
+
+
+def test_a_loop_closed_with_an_exchange_in_flight_breaks_nothing(server):
+    client = oar.Client(f"{server.url}/py-closed-loop/delay=300/token")
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(client.refresh_async("app", "secret-app", "seed-py-closed-loop"))
+    loop.run_until_complete(asyncio.sleep(0.05))  # the request is at the server
+    loop.close()  # the exchange finishes with no loop to hand its outcome to
+    del task, loop
+    threading.Event().wait(0.5)
+    # Refreshes on other loops go on working.
+    token = asyncio.run(client.refresh_async("app", "secret-app", "seed-py-closed-loop-2"))
+    assert token.refresh_token_rotated
+    assert server.token_requests("py-closed-loop") == 2

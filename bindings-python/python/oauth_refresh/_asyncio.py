@@ -1,6 +1,7 @@
-"""The asyncio side of ``refresh_async``: the native job runs on a worker thread of the
-extension (without the GIL), so the event loop never blocks, and its answer comes back
-through ``loop.call_soon_threadsafe``.
+"""The asyncio side of ``refresh_async`` and the other coroutines: the native job runs on a
+worker thread of the extension (without the GIL), so the event loop never blocks. Its outcome
+comes back through the loop's mailbox, whose pipe the loop watches (``add_reader``); a loop
+that cannot watch one gets it through ``call_soon_threadsafe``.
 
 Cancellation never loses a token. If the awaiting task is cancelled before the job started
 on its thread, the job is dropped (nothing is sent) and ``CancelledError`` propagates. If it
@@ -12,13 +13,14 @@ its ``OAuthRefreshError``) as if it had not been cancelled. ``Job.cancel()`` dec
 At interpreter exit every job queued or running completes first, as an executor's would."""
 
 import asyncio
-from typing import Any, Callable, Optional, Protocol, Tuple
+import weakref
+from typing import Any, Optional, Protocol, Tuple
+
+from ._native import _Mailbox
 
 
 class Job(Protocol):
-    def submit(
-        self, loop: asyncio.AbstractEventLoop, deliver: Callable[..., None], outcome: "Outcome"
-    ) -> None: ...  # RuntimeError after interpreter shutdown
+    def submit(self, outcome: "Outcome", mailbox: Optional[_Mailbox]) -> None: ...  # RuntimeError after interpreter shutdown
 
     def cancel(self) -> bool: ...  # True: had not started, never will
 
@@ -50,8 +52,29 @@ def _deliver(outcome: Outcome, ok: bool, value: Any) -> None:
     outcome.settle()
 
 
+# One mailbox per loop, watched while the loop lives (None: the loop cannot watch a pipe).
+_mailboxes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Optional[_Mailbox]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _mailbox(loop: asyncio.AbstractEventLoop) -> Optional[_Mailbox]:
+    try:
+        return _mailboxes[loop]
+    except KeyError:
+        pass
+    mailbox: Optional[_Mailbox]
+    try:
+        mailbox = _Mailbox()
+        loop.add_reader(mailbox.fileno(), mailbox.deliver, _deliver)
+    except (NotImplementedError, OSError):  # a proactor loop; no pipe on this platform
+        mailbox = None
+    _mailboxes[loop] = mailbox
+    return mailbox
+
+
 def _submit(job: Job, outcome: Outcome) -> None:
-    job.submit(outcome.loop, _deliver, outcome)
+    job.submit(outcome, _mailbox(outcome.loop))
 
 
 async def run(job: Job) -> Any:

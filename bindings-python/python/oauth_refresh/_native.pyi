@@ -7,13 +7,21 @@ from typing_extensions import Unpack
 
 from ._options import AccountTokensOptions, ClientOptions, FileStoreOptions, GustoOptions, PostgresStoreOptions, RedisStoreOptions, TokenManagerOptions
 
-__all__ = ["AccountEvent", "AccountTokens", "Client", "FileStore", "Health", "MemoryStore", "PostgresStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
+__all__ = ["_Mailbox", "AccountEvent", "AccountTokens", "Client", "FileStore", "Health", "MemoryStore", "PostgresStore", "RedisStore", "RefreshTokenRequest", "Token", "TokenManager", "__version__", "_error_codes"]
 
 __version__: str
 
 def _error_codes() -> list[str]:
     """Every core error code (for the test that each has its class)."""
     ...
+
+@final
+class _Mailbox:
+    """Where an event loop's finished jobs wait (``_asyncio`` watches ``fileno()``)."""
+
+    def __new__(cls) -> "_Mailbox": ...
+    def fileno(self) -> int: ...
+    def deliver(self, deliver: Callable[[Any, bool, Any], None]) -> None: ...
 
 @final
 class RefreshTokenRequest:
