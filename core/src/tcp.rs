@@ -1,13 +1,15 @@
 //! The TCP connection under every exchange (the cork, and TLS when there is one, ride on it).
 //!
-//! ureq's own TCP transport makes eight system calls per refresh on a kept-alive connection
-//! that this one does not (strace: ten per refresh, now two or four). Its liveness probe,
-//! run before a pooled connection is reused and again before it is pooled, switches the
-//! socket to non-blocking and back around a read: three calls, twice. Here the probe is one
-//! `recv(MSG_PEEK | MSG_DONTWAIT)`. And it sets the socket's timeout before every read and
-//! every write, because the remaining budget differs by microseconds each time. Here the
-//! timeout is set only when it is no longer between 7/8 and 1 of the budget; a wait that
-//! ends at the shorter socket timeout waits again for the rest, so the deadline is exact.
+//! ureq's own TCP transport makes seven system calls per refresh on a kept-alive connection
+//! that this one does not (strace: ten per refresh, now three). Its liveness probe, run
+//! before a pooled connection is reused and again before it is pooled, switches the socket
+//! to non-blocking and back around a read: three calls, twice. Here the probe is one
+//! `recv(MSG_PEEK | MSG_DONTWAIT)`, and only before reuse: a connection just used is pooled
+//! unprobed, since the probe at its next checkout sees anything that came or closed since.
+//! And it sets the socket's timeout before every read and every write, because the
+//! remaining budget differs by microseconds each time. Here the timeout is set only when it
+//! is no longer between 7/8 and 1 of the budget; a wait that ends at the shorter socket
+//! timeout waits again for the rest, so the deadline is exact.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -46,6 +48,7 @@ impl<In: Transport> Connector<In> for TcpConnector {
             buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             read_timeout: None,
             write_timeout: None,
+            used: false,
         })))
     }
 }
@@ -115,6 +118,8 @@ pub(crate) struct Tcp {
     /// What the socket's timeouts are set to now.
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// Read or written since the last `is_open`: ureq is pooling it after an exchange.
+    used: bool,
 }
 
 impl Transport for Tcp {
@@ -123,6 +128,7 @@ impl Transport for Tcp {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.used = true;
         let timeout = timeout.for_write();
         let deadline = Deadline::new(timeout)?;
         let mut sent = 0;
@@ -145,6 +151,7 @@ impl Transport for Tcp {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.used = true;
         let timeout = timeout.for_read();
         let deadline = Deadline::new(timeout)?;
         loop {
@@ -167,7 +174,8 @@ impl Transport for Tcp {
     }
 
     fn is_open(&mut self) -> bool {
-        probe(&self.stream)
+        // Just used: it is being pooled, and its next checkout probes it.
+        std::mem::take(&mut self.used) || probe(&self.stream)
     }
 }
 
