@@ -157,6 +157,9 @@ fn check(status: sys::napi_status) -> Result<()> {
     }
 }
 
+/// Makes the error a `signal` rejects with (an `AbortError`).
+pub type MakeAbort = fn(&Env) -> Result<Error>;
+
 /// Runs `task.compute()` on a worker; the promise settles with `task.resolve()` (or
 /// `task.reject()`) on this thread. A `signal` aborting before a worker took the task
 /// rejects it with `abort` and nothing runs; after, the task runs to its answer (a request
@@ -164,7 +167,7 @@ fn check(status: sys::napi_status) -> Result<()> {
 pub fn spawn<T: Task + 'static>(
     env: &Env,
     mut task: T,
-    signal: Option<(AbortSignal, fn(&Env) -> Result<Error>)>,
+    signal: Option<(AbortSignal, MakeAbort)>,
 ) -> Result<PromiseRaw<'static, T::JsValue>> {
     let raw = env.raw();
     let (mut deferred, mut promise) = (null_mut(), null_mut());

@@ -315,7 +315,7 @@ impl Task for Exchange {
 /// Routes plain requests to `__refresh` / `__refreshSync` (client_fast.js says why).
 pub fn install_fast(env: &Env, exports: &Object) -> Result<()> {
     let class: Unknown = exports.get_named_property("Client")?;
-    let install: Function<FnArgs<(Unknown, Function<u32, Unknown>)>, ()> =
-        env.run_script(include_str!("client_fast.js"))?;
+    type Install<'e> = Function<'e, FnArgs<(Unknown<'e>, Function<'e, u32, Unknown<'e>>)>, ()>;
+    let install: Install = env.run_script(include_str!("client_fast.js"))?;
     install.call(FnArgs::from((class, token::factory(env)?)))
 }
