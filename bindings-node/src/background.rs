@@ -107,6 +107,19 @@ impl Local {
     unsafe fn new(env: sys::napi_env) -> Result<Local> {
         let mut event_loop = null_mut();
         check(sys::napi_get_uv_event_loop(env, &mut event_loop))?;
+        // The async context under which settled promises' callbacks run.
+        let (mut resource, mut name, mut context, mut reference) =
+            (null_mut(), null_mut(), null_mut(), null_mut());
+        check(sys::napi_create_object(env, &mut resource))?;
+        check(sys::napi_create_string_utf8(
+            env,
+            c"oauth-refresh".as_ptr(),
+            13,
+            &mut name,
+        ))?;
+        check(sys::napi_async_init(env, resource, name, &mut context))?;
+        check(sys::napi_create_reference(env, resource, 1, &mut reference))?;
+        // The handle last: once libuv holds it, only `uv_close` may free it.
         let mut memory = vec![0u64; words()];
         let handle = memory.as_mut_ptr().cast::<c_void>();
         std::mem::forget(memory); // freed by the mailbox's Drop
@@ -120,23 +133,13 @@ impl Local {
             return Err(Error::from_reason("cannot set up the event loop's wake-up"));
         }
         uv_unref(handle); // an idle handle must not keep the process alive
-                          // The async context under which settled promises' callbacks run.
-        let (mut resource, mut name, mut context, mut reference) =
-            (null_mut(), null_mut(), null_mut(), null_mut());
-        check(sys::napi_create_object(env, &mut resource))?;
-        check(sys::napi_create_string_utf8(
-            env,
-            c"oauth-refresh".as_ptr(),
-            13,
-            &mut name,
-        ))?;
-        check(sys::napi_async_init(env, resource, name, &mut context))?;
-        check(sys::napi_create_reference(env, resource, 1, &mut reference))?;
-        check(sys::napi_add_env_cleanup_hook(
-            env,
-            Some(cleanup),
-            null_mut(),
-        ))?;
+                          // Node waits for an async cleanup hook to report that the handle is closed.
+        let mut hook = null_mut();
+        let status = sys::napi_add_async_cleanup_hook(env, Some(cleanup), null_mut(), &mut hook);
+        if status != sys::Status::napi_ok {
+            close(mailbox, null_mut());
+            return Err(Error::from_reason("cannot set up the event loop's wake-up"));
+        }
         Ok(Local {
             env,
             mailbox,
@@ -200,15 +203,22 @@ pub fn spawn<T: Task + 'static>(
         });
     }
     let deferred_at = deferred as usize;
+    let taken = waiting.clone();
     let sent = WORKERS.submit(Box::new(move || {
-        if !waiting.swap(false, SeqCst) {
-            return; // aborted while it waited: the promise is settled, nothing is sent
+        // Aborted while it waited (the promise is settled), or its environment has ended
+        // (no one could receive the answer): nothing is sent.
+        if !waiting.swap(false, SeqCst) || mailbox.closed.load(SeqCst) {
+            return;
         }
-        let output = task.compute();
+        let output = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.compute()));
         let settle = Box::new(move |env: &Env| {
             let value = match output {
-                Ok(output) => task.resolve(*env, output),
-                Err(e) => task.reject(*env, e),
+                Ok(Ok(output)) => task.resolve(*env, output),
+                Ok(Err(e)) => task.reject(*env, e),
+                Err(payload) => {
+                    std::mem::forget(payload); // its Drop could panic again
+                    Err(crate::error::internal_error(env, crate::error::SENT))
+                }
             };
             task.finally(*env)?;
             // SAFETY: on the JavaScript thread, inside a handle scope.
@@ -222,8 +232,11 @@ pub fn spawn<T: Task + 'static>(
         mailbox.wake();
     }));
     if let Err(reason) = sent {
-        // SAFETY: the deferred made above, settled once, on this thread.
-        unsafe { reject(raw, deferred, Ok(Error::from_reason(reason))) };
+        // Unless an abort already did (it cannot have yet, but then it never will).
+        if taken.swap(false, SeqCst) {
+            // SAFETY: the deferred made above, settled once, on this thread.
+            unsafe { reject(raw, deferred, Ok(Error::from_reason(reason))) };
+        }
     }
     Ok(PromiseRaw::new(raw, promise))
 }
@@ -307,10 +320,12 @@ extern "C" fn on_wake(_handle: *mut c_void) {
     }
 }
 
-/// The environment is going away: no worker touches the handle from now on, libuv closes
-/// it, and tasks still running settle nothing (their results are dropped, tokens wiped).
-unsafe extern "C" fn cleanup(_arg: *mut c_void) {
+/// The environment is going away (Node's async cleanup hook): no worker touches the handle
+/// from now on, jobs still queued are never sent, libuv closes the handle, and tasks still
+/// running settle nothing (their results are dropped, tokens wiped).
+unsafe extern "C" fn cleanup(hook: sys::napi_async_cleanup_hook_handle, _arg: *mut c_void) {
     let Some(local) = LOCAL.with(|cell| cell.borrow_mut().take()) else {
+        sys::napi_remove_async_cleanup_hook(hook);
         return;
     };
     local.mailbox.closed.store(true, SeqCst);
@@ -319,13 +334,27 @@ unsafe extern "C" fn cleanup(_arg: *mut c_void) {
     }
     sys::napi_async_destroy(local.env, local.context);
     sys::napi_delete_reference(local.env, local.resource);
-    // The mailbox lives until libuv has closed its handle.
-    let handle = local.mailbox.handle;
-    *handle.cast::<*const Mailbox>() = Arc::into_raw(local.mailbox); // uv_handle_t.data
+    close(local.mailbox, hook);
+}
+
+/// What `on_closed` gets: the mailbox to drop once libuv is done with its handle, and the
+/// cleanup hook to report done (null when there is none).
+struct Closing(Arc<Mailbox>, sys::napi_async_cleanup_hook_handle);
+
+/// Closes the mailbox's handle; the mailbox lives until libuv's close callback.
+unsafe fn close(mailbox: Arc<Mailbox>, hook: sys::napi_async_cleanup_hook_handle) {
+    let handle = mailbox.handle;
+    let closing = Box::into_raw(Box::new(Closing(mailbox, hook)));
+    *handle.cast::<*mut Closing>() = closing; // uv_handle_t.data, its first field
     uv_close(handle, on_closed);
 }
 
 extern "C" fn on_closed(handle: *mut c_void) {
-    // SAFETY: set by `cleanup` from `Arc::into_raw`, taken back once.
-    unsafe { drop(Arc::from_raw(*handle.cast::<*const Mailbox>())) };
+    // SAFETY: set by `close` from `Box::into_raw`, taken back once.
+    let Closing(mailbox, hook) = *unsafe { Box::from_raw(*handle.cast::<*mut Closing>()) };
+    drop(mailbox);
+    if !hook.is_null() {
+        // SAFETY: the hook Node gave `cleanup`, removed once.
+        unsafe { sys::napi_remove_async_cleanup_hook(hook) };
+    }
 }

@@ -231,16 +231,16 @@ impl Mailbox {
         self.0.pipe.drain();
         let finished =
             std::mem::take(&mut *self.0.finished.lock().unwrap_or_else(|e| e.into_inner()));
-        for Finished {
-            outcome,
-            answer,
-            result,
-        } in finished
-        {
-            let (ok, value) = convert(py, answer, result);
-            deliver.call1((outcome, ok, value))?;
+        // Every outcome is delivered even if one delivery raises (say, KeyboardInterrupt):
+        // the first error is raised after the others.
+        let mut first_error = None;
+        for f in finished {
+            let (ok, value) = convert(py, f.answer, f.result);
+            if let Err(e) = deliver.call1((f.outcome, ok, value)) {
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -193,3 +193,42 @@ def test_interpreter_exit_waits_for_an_exchange_in_flight(server):
     # The exchange completed (exit waited for it): the server rotated the token once.
     assert server.token_requests(scope) == 1
     assert server.current_refresh_token(seed) not in (None, seed)
+
+
+FORK_WITH_AN_EXCHANGE_IN_FLIGHT = """
+import asyncio, os, sys
+import oauth_refresh as oar
+
+url, seed = sys.argv[1], sys.argv[2]
+client = oar.Client(url + "/delay=800/token")
+loop = asyncio.new_event_loop()
+task = loop.create_task(client.refresh_async("app", "secret-app", seed))
+loop.run_until_complete(asyncio.sleep(0.2))  # the parent's request is at the server
+children = []
+for refreshes in (False, True):
+    pid = os.fork()
+    if pid == 0:
+        # The child has none of the parent's workers: its exit does not wait for the
+        # parent's exchange, and its own refresh works.
+        if refreshes:
+            client = oar.Client(url + "/ok/token")
+            token = asyncio.run(client.refresh_async("app", "secret-app", seed + "-child"))
+            print("child", token.refresh_token_rotated, flush=True)
+        sys.exit(0)
+    _, status = os.waitpid(pid, 0)
+    children.append(os.waitstatus_to_exitcode(status))
+print("parent", children, loop.run_until_complete(task).refresh_token_rotated, flush=True)
+"""
+
+
+def test_a_forked_child_neither_inherits_nor_waits_for_the_parents_exchanges(server):
+    import subprocess
+
+    scope = "py-fork"
+    run = subprocess.run(
+        [sys.executable, "-c", FORK_WITH_AN_EXCHANGE_IN_FLIGHT, f"{server.url}/{scope}", f"seed-{scope}"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["child True", "parent [0, 0] True"], run.stdout + run.stderr
+    assert server.token_requests(scope) == 2

@@ -35,10 +35,18 @@ impl<In: Transport> Connector<In> for CorkConnector {
     }
 }
 
-#[derive(Debug)]
 pub(crate) struct Corked {
     inner: Box<dyn Transport>,
     held: Vec<u8>,
+}
+
+/// Not the held bytes: they are the request, secrets included.
+impl std::fmt::Debug for Corked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Corked")
+            .field("inner", &self.inner)
+            .finish()
+    }
 }
 
 impl Corked {

@@ -110,7 +110,6 @@ fn address_specific(e: &io::Error) -> bool {
     )
 }
 
-#[derive(Debug)]
 pub(crate) struct Tcp {
     /// Shared (weakly) with the agent's shutdown handle.
     stream: Arc<TcpStream>,
@@ -120,6 +119,15 @@ pub(crate) struct Tcp {
     write_timeout: Option<Duration>,
     /// Read or written since the last `is_open`: ureq is pooling it after an exchange.
     used: bool,
+}
+
+/// Only the peer: the buffers hold the request, secrets included.
+impl std::fmt::Debug for Tcp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tcp")
+            .field("peer", &self.stream.peer_addr().ok())
+            .finish()
+    }
 }
 
 impl Transport for Tcp {
@@ -231,8 +239,13 @@ fn keep_close(
         (None, Some(_)) => None,
         (Some(l), _) => Some((l - l / 16).max(Duration::from_micros(1))),
     };
-    set(stream, wanted)?;
-    *current = wanted;
+    match set(stream, wanted) {
+        Ok(()) => *current = wanted,
+        // macOS refuses a new timeout once the peer has reset the connection, while the
+        // answer may still be readable: let the read report the outcome (as ureq does).
+        Err(e) if cfg!(target_os = "macos") && e.kind() == io::ErrorKind::InvalidInput => {}
+        Err(e) => return Err(e),
+    }
     Ok(())
 }
 

@@ -121,6 +121,10 @@ impl Workers {
     /// At exit: no new job, and returns once every queued or running one has finished.
     pub fn stop(&self) {
         let mut state = lock(&self.state);
+        if state.pid != std::process::id() {
+            // A forked child (or a pool never used): the jobs counted are the parent's.
+            return;
+        }
         state.stopping = true;
         while state.running > 0 || !state.queue.is_empty() {
             state = wait(&self.finished, state);
