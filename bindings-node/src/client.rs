@@ -1,17 +1,20 @@
 //! `Client`: options in, refreshes on a worker thread (`refresh`) or inline (`refreshSync`).
 
+use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::Task;
+use napi::{sys, Task};
 use napi_derive::napi;
 use oauth_refresh::{ClientOptions, GustoEnvironment};
 
 use crate::background;
 use crate::error::{convert, guard, internal_error, to_js_error, NOT_SENT, SENT};
 use crate::options::{each, object, NODE};
+use crate::raw::{args, call};
 use crate::request::{extra_params, RefreshTokenRequest, SystemAccessTokenRequest};
+use crate::table::Table;
 use crate::token::{self, Token};
 
 /// Options for one `refresh` call.
@@ -118,42 +121,10 @@ impl Client {
         })
     }
 
-    /// `refresh` for a plain `{ clientId, clientSecret, refreshToken }`, given as the three
-    /// strings: `client_fast.js` routes such requests here (see there why).
-    #[napi(js_name = "__refresh", skip_typescript, catch_unwind)]
-    pub fn refresh_fields(
-        &self,
-        env: Env,
-        client_id: String,
-        client_secret: String,
-        refresh_token: String,
-    ) -> Result<PromiseRaw<'static, Token>> {
-        guard(&env, NOT_SENT, || {
-            let request = plain_request(&env, client_id, client_secret, refresh_token)?;
-            let client = self.0.clone();
-            background::spawn(&env, Exchange::new(move || client.refresh(&request)), None)
-        })
-    }
-
-    /// `refreshSync` for a plain `{ clientId, clientSecret, refreshToken }`, as `__refresh`;
-    /// the `Token`'s handle, which client_fast.js makes the `Token` of.
-    #[napi(js_name = "__refreshSync", skip_typescript, catch_unwind)]
-    pub fn refresh_sync_fields(
-        &self,
-        env: Env,
-        client_id: String,
-        client_secret: String,
-        refresh_token: String,
-    ) -> Result<u32> {
-        let request = guard(&env, NOT_SENT, || {
-            plain_request(&env, client_id, client_secret, refresh_token)
-        })?;
-        guard(&env, SENT, || {
-            self.0
-                .refresh(&request)
-                .map(token::handle)
-                .map_err(|e| to_js_error(&env, &e))
-        })
+    /// This client's handle for client_fast.js (`raw` functions take it).
+    #[napi(js_name = "__handle", skip_typescript)]
+    pub fn handle(&self) -> u32 {
+        CLIENTS.with(|t| t.borrow_mut().insert(self.0.clone()))
     }
 
     /// Gusto's `system_access` grant, on a worker thread.
@@ -312,10 +283,88 @@ impl Task for Exchange {
     }
 }
 
-/// Routes plain requests to `__refresh` / `__refreshSync` (client_fast.js says why).
+thread_local! {
+    // The clients client_fast.js has handles for, on this JavaScript thread.
+    static CLIENTS: RefCell<Table<Arc<oauth_refresh::Client>>> = RefCell::default();
+}
+
+/// The client behind a handle, and the request of a plain `{ clientId, clientSecret,
+/// refreshToken }` given as `(handle, clientId, clientSecret, refreshToken)`.
+unsafe fn plain_call(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Result<(
+    Arc<oauth_refresh::Client>,
+    oauth_refresh::RefreshTokenRequest,
+)> {
+    let [handle, client_id, client_secret, refresh_token] = args::<4>(env, info)?;
+    let handle = u32::from_napi_value(env, handle)?;
+    let client = CLIENTS.with(|t| t.borrow().get(handle).cloned());
+    let client = client.ok_or_else(|| Error::from_reason("not a live Client"))?;
+    let request = plain_request(
+        &Env::from_raw(env),
+        String::from_napi_value(env, client_id)?,
+        String::from_napi_value(env, client_secret)?,
+        String::from_napi_value(env, refresh_token)?,
+    )?;
+    Ok((client, request))
+}
+
+/// `refreshSync(handle, clientId, clientSecret, refreshToken)`: the `Token`'s handle.
+unsafe extern "C" fn refresh_sync_raw(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    call(env, SENT, |wrapped| {
+        let (client, request) = plain_call(env, info)?;
+        let token = client
+            .refresh(&request)
+            .map_err(|e| to_js_error(wrapped, &e))?;
+        ToNapiValue::to_napi_value(env, token::handle(token))
+    })
+}
+
+/// `refresh(handle, clientId, clientSecret, refreshToken)`: the promise of a `Token`.
+unsafe extern "C" fn refresh_raw(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    call(env, NOT_SENT, |wrapped| {
+        let (client, request) = plain_call(env, info)?;
+        let task = Exchange::new(move || client.refresh(&request));
+        ToNapiValue::to_napi_value(env, background::spawn(wrapped, task, None)?)
+    })
+}
+
+/// `release(handle)`: the `Client` was collected.
+unsafe extern "C" fn release_raw(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    call(env, NOT_SENT, |_| {
+        let [handle] = args::<1>(env, info)?;
+        let handle = u32::from_napi_value(env, handle)?;
+        drop(CLIENTS.with(|t| t.borrow_mut().remove(handle)));
+        ToNapiValue::to_napi_value(env, ())
+    })
+}
+
+/// Installs client_fast.js, which routes plain requests to the `raw` functions above.
 pub fn install_fast(env: &Env, exports: &Object) -> Result<()> {
+    type Natives<'e> = (
+        Unknown<'e>,
+        Function<'e, u32, Unknown<'e>>,
+        Function<'e, (), Unknown<'e>>,
+        Function<'e, (), Unknown<'e>>,
+        Function<'e, (), Unknown<'e>>,
+    );
     let class: Unknown = exports.get_named_property("Client")?;
-    type Install<'e> = Function<'e, FnArgs<(Unknown<'e>, Function<'e, u32, Unknown<'e>>)>, ()>;
-    let install: Install = env.run_script(include_str!("client_fast.js"))?;
-    install.call(FnArgs::from((class, token::factory(env)?)))
+    let install: Function<FnArgs<Natives>, ()> = env.run_script(include_str!("client_fast.js"))?;
+    install.call(FnArgs::from((
+        class,
+        token::factory(env)?,
+        env.create_function::<(), Unknown>("refreshSync", refresh_sync_raw)?,
+        env.create_function::<(), Unknown>("refresh", refresh_raw)?,
+        env.create_function::<(), Unknown>("release", release_raw)?,
+    )))
 }

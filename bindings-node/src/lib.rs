@@ -7,8 +7,10 @@ mod client;
 mod error;
 mod manager;
 mod options;
+mod raw;
 mod request;
 mod store;
+mod table;
 mod token;
 
 use napi::bindgen_prelude::*;

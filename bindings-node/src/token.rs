@@ -8,40 +8,21 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use oauth_refresh::limits::duration_from_millis;
 
-use crate::error::{internal_error, to_js_error, NOT_SENT};
+use crate::error::{to_js_error, NOT_SENT};
+use crate::raw::{args, call};
+use crate::table::Table;
 
 /// A core token on its way to JavaScript, where it becomes a `Token`.
 pub struct Token(pub(crate) oauth_refresh::Token);
-
-/// The tokens that JavaScript `Token`s of this thread stand for, by handle.
-#[derive(Default)]
-struct Table {
-    tokens: Vec<Option<oauth_refresh::Token>>,
-    free: Vec<u32>,
-}
 
 type Make = FunctionRef<u32, Unknown<'static>>;
 type HandleOf = FunctionRef<Unknown<'static>, u32>;
 
 thread_local! {
     // One per JavaScript environment: each runs on its own thread.
-    static TABLE: RefCell<Table> = RefCell::default();
+    // The tokens that JavaScript `Token`s of this thread stand for.
+    static TABLE: RefCell<Table<oauth_refresh::Token>> = RefCell::default();
     static JS: RefCell<Option<(Make, HandleOf)>> = const { RefCell::new(None) };
-}
-
-impl Table {
-    fn insert(&mut self, token: oauth_refresh::Token) -> u32 {
-        match self.free.pop() {
-            Some(handle) => {
-                self.tokens[handle as usize] = Some(token);
-                handle
-            }
-            None => {
-                self.tokens.push(Some(token));
-                (self.tokens.len() - 1) as u32
-            }
-        }
-    }
 }
 
 /// Stores `token` and returns its handle, for a `Token` made in JavaScript (client_fast.js).
@@ -50,9 +31,9 @@ pub fn handle(token: oauth_refresh::Token) -> u32 {
 }
 
 fn with<T>(handle: u32, f: impl FnOnce(&oauth_refresh::Token) -> T) -> Result<T> {
-    TABLE.with(|t| match t.borrow().tokens.get(handle as usize) {
-        Some(Some(token)) => Ok(f(token)),
-        _ => Err(Error::from_reason("not a live Token")),
+    TABLE.with(|t| match t.borrow().get(handle) {
+        Some(token) => Ok(f(token)),
+        None => Err(Error::from_reason("not a live Token")),
     })
 }
 
@@ -108,60 +89,12 @@ pub fn from_js(env: &Env, value: Unknown<'_>) -> Result<Option<oauth_refresh::To
 }
 
 fn release_handle(handle: u32) {
-    TABLE.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(slot @ Some(_)) = t.tokens.get_mut(handle as usize) {
-            *slot = None; // the token's secrets are wiped as it drops
-            t.free.push(handle);
-        }
-    })
-}
-
-/// The arguments of a call from JavaScript (missing ones `undefined`).
-unsafe fn args<const N: usize>(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> Result<[sys::napi_value; N]> {
-    let mut argv = [null_mut(); N];
-    let mut argc = N;
-    let status = sys::napi_get_cb_info(
-        env,
-        info,
-        &mut argc,
-        argv.as_mut_ptr(),
-        null_mut(),
-        null_mut(),
-    );
-    if status != sys::Status::napi_ok {
-        return Err(Error::from_reason("cannot read the arguments"));
-    }
-    for slot in argv.iter_mut().skip(argc) {
-        sys::napi_get_undefined(env, slot);
-    }
-    Ok(argv)
-}
-
-/// Runs a native function called from token.js: its error (or a panic, as `internal`) is
-/// thrown.
-unsafe fn call(
-    env: sys::napi_env,
-    f: impl FnOnce(&Env) -> Result<sys::napi_value>,
-) -> sys::napi_value {
-    let wrapped = Env::from_raw(env);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&wrapped)))
-        .unwrap_or_else(|payload| {
-            std::mem::forget(payload); // its Drop could panic again
-            Err(internal_error(&wrapped, NOT_SENT))
-        });
-    result.unwrap_or_else(|e| {
-        JsError::from(e).throw_into(env);
-        null_mut()
-    })
+    drop(TABLE.with(|t| t.borrow_mut().remove(handle)));
 }
 
 /// `read(handle, field)`: one field, by token.js's numbering.
 unsafe extern "C" fn read(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    call(env, |_| {
+    call(env, NOT_SENT, |_| {
         let [handle, field] = args::<2>(env, info)?;
         let (handle, field) = (
             u32::from_napi_value(env, handle)?,
@@ -188,7 +121,7 @@ unsafe extern "C" fn read(env: sys::napi_env, info: sys::napi_callback_info) -> 
 /// `expired(handle, leewayMs)`: a `leewayMs` that is negative, NaN or over a year is
 /// `INVALID_INPUT`.
 unsafe extern "C" fn expired(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    call(env, |wrapped| {
+    call(env, NOT_SENT, |wrapped| {
         let [handle, leeway] = args::<2>(env, info)?;
         let handle = u32::from_napi_value(env, handle)?;
         let leeway = Option::<f64>::from_napi_value(env, leeway)?;
@@ -202,7 +135,7 @@ unsafe extern "C" fn expired(env: sys::napi_env, info: sys::napi_callback_info) 
 
 /// `release(handle)`: the `Token` was collected.
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    call(env, |_| {
+    call(env, NOT_SENT, |_| {
         let [handle] = args::<1>(env, info)?;
         release_handle(u32::from_napi_value(env, handle)?);
         ToNapiValue::to_napi_value(env, ())

@@ -228,4 +228,10 @@ test('a Token comes only from a refresh: no constructor, no forged receiver, no 
   }
   assert.deepEqual(Object.keys(token), [])
   assert.deepEqual(Object.getOwnPropertySymbols(token), [])
+  // The plain-request fast path takes a real Client too, and hides its helpers.
+  const plain = { clientId: 'app', clientSecret: 'secret-app', refreshToken: 'seed-node-forge-2' }
+  assert.throws(() => Client.prototype.refreshSync.call({}, plain), TypeError)
+  assert.throws(() => Client.prototype.refresh.call(Object.create(Client.prototype), plain), TypeError)
+  assert.ok(!Object.getOwnPropertyNames(Client.prototype).some((name) => name.startsWith('__')))
+  assert.equal(await server.tokenRequests('node-forge'), 1)
 })
