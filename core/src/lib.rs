@@ -37,6 +37,8 @@ mod tcp;
 mod time;
 mod token;
 mod wire;
+// For the Python and Node bindings' asynchronous calls; not part of the crate's API.
+#[doc(hidden)]
 pub mod workers;
 
 pub use accounts::{
