@@ -31,7 +31,7 @@ thread_local! {
     static EVENTS: RefCell<Option<Vec<Value>>> = const { RefCell::new(None) };
 }
 
-/// The core reports an event on the thread that saw it: a libuv worker running a Promise
+/// The core reports an event on the thread that saw it: a worker thread running a Promise
 /// call, the JavaScript thread running a `*Sync` call, or a refresh-ahead thread. The first
 /// two are collected here and handed to the hook on the JavaScript thread once the core has
 /// returned, before the call settles (as `TokenManager` does with `onRefresh`); the

@@ -232,7 +232,7 @@ fn system_request(
 /// What a job on the pool ended with: the core's answer, or `None` after a caught panic.
 pub type Outcome = Option<std::result::Result<oauth_refresh::Token, oauth_refresh::Error>>;
 
-/// One blocking call to the core, run on the libuv pool; the same call a `*Sync` twin makes.
+/// One blocking call to the core, run on a worker thread; the same call a `*Sync` twin makes.
 /// A panic in it is caught and rejects with `INTERNAL`, refresh token state `unknown` (the
 /// request may have left).
 pub struct Exchange(
@@ -248,7 +248,7 @@ impl Exchange {
         Exchange(Box::new(job))
     }
 
-    /// Runs the job, catching a panic: it must not unwind through libuv's thread.
+    /// Runs the job, catching a panic: it must not unwind through the worker's thread.
     pub fn run(&mut self) -> Outcome {
         std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)()))
             .map_err(std::mem::forget)

@@ -35,7 +35,7 @@ pub fn install(env: &Env) -> Result<()> {
     Ok(())
 }
 
-/// The core calls its hook on the thread that refreshed: a libuv worker for `accessToken()`
+/// The core calls its hook on the thread that refreshed: a worker thread for `accessToken()`
 /// and `token()`, the JavaScript thread for the `*Sync` methods (where calling JavaScript
 /// from inside the core would run it while the lease is held). So the core's hook only
 /// records the token, and the binding calls the JavaScript hook itself once the core has
