@@ -224,20 +224,15 @@ impl Deadline {
     }
 }
 
-/// Sets the socket's timeout only when the one it has is not within 7/8..=1 of `left`
-/// (or there should be none); a new one is 15/16 of `left`, so that the next exchange's
-/// slightly different budget keeps it.
+/// Sets the socket's timeout when `retime` says so.
 fn keep_close(
     stream: &TcpStream,
     current: &mut Option<Duration>,
     left: Option<Duration>,
     set: fn(&TcpStream, Option<Duration>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let wanted = match (left, *current) {
-        (None, None) => return Ok(()),
-        (Some(l), Some(c)) if c <= l && c >= l - l / 8 => return Ok(()),
-        (None, Some(_)) => None,
-        (Some(l), _) => Some((l - l / 16).max(Duration::from_micros(1))),
+    let Some(wanted) = retime(*current, left) else {
+        return Ok(());
     };
     match set(stream, wanted) {
         Ok(()) => *current = wanted,
@@ -247,6 +242,18 @@ fn keep_close(
         Err(e) => return Err(e),
     }
     Ok(())
+}
+
+/// The socket timeout to set when it is `current` and `left` of the budget remains (`None`
+/// for no limit), or `None` to keep it: kept while within 7/8..=1 of `left`, and a new one is
+/// 15/16 of `left`, so that the next exchange's slightly larger budget keeps it.
+fn retime(current: Option<Duration>, left: Option<Duration>) -> Option<Option<Duration>> {
+    match (left, current) {
+        (None, None) => None,
+        (Some(l), Some(c)) if c <= l && c >= l - l / 8 => None,
+        (None, Some(_)) => Some(None),
+        (Some(l), _) => Some(Some((l - l / 16).max(Duration::from_micros(1)))),
+    }
 }
 
 /// A pooled connection is usable when nothing is waiting to be read on it: no bytes (a
@@ -273,4 +280,69 @@ fn probe(stream: &TcpStream) -> bool {
     let idle = stream.set_nonblocking(true).is_ok()
         && matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
     idle && stream.set_nonblocking(false).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn duration() -> impl Strategy<Value = Duration> {
+        (0u64..=3_600_000_000_000).prop_map(Duration::from_nanos)
+    }
+
+    proptest! {
+        /// A timeout set never outlasts what is left (beyond the 1 µs floor), is kept by the
+        /// next wait with the same or a slightly larger budget, and is dropped for no budget.
+        #[test]
+        fn a_socket_timeout_is_set_within_the_budget_and_then_kept(
+            current in proptest::option::of(duration()),
+            left in proptest::option::of(duration()),
+            grown in 0u32..1000,
+        ) {
+            match retime(current, left) {
+                None => match (left, current) {
+                    (None, c) => prop_assert_eq!(c, None),
+                    (Some(l), c) => {
+                        let c = c.expect("kept only when set");
+                        prop_assert!(c <= l && c >= l - l / 8);
+                    }
+                },
+                Some(None) => prop_assert!(left.is_none() && current.is_some()),
+                Some(Some(new)) => {
+                    let l = left.expect("a timeout only for a budget");
+                    prop_assert!(new <= l.max(Duration::from_micros(1)));
+                    if l >= Duration::from_micros(16) {
+                        prop_assert_eq!(retime(Some(new), Some(l)), None);
+                        // The next exchange's budget, up to 1/16 larger, keeps it too.
+                        let next = l + l * grown / 16_000;
+                        prop_assert_eq!(retime(Some(new), Some(next)), None);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_deadline_counts_down_and_then_times_out() {
+        let timeout = |after: std::time::Duration| NextTimeout {
+            after: after.into(),
+            reason: Timeout::RecvResponse,
+            per_read: None,
+            per_write: None,
+        };
+        let deadline = Deadline::new(timeout(Duration::from_millis(30))).unwrap();
+        let first = deadline.left().unwrap().unwrap();
+        assert!(first <= Duration::from_millis(30));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(matches!(
+            deadline.left(),
+            Err(ureq::Error::Timeout(Timeout::RecvResponse))
+        ));
+        // A budget already spent is refused before any wait.
+        assert!(matches!(
+            Deadline::new(timeout(Duration::ZERO)),
+            Err(ureq::Error::Timeout(Timeout::RecvResponse))
+        ));
+    }
 }
