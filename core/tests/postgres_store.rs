@@ -3,13 +3,12 @@
 //! kill the database. Without PostgreSQL the tests say they were skipped (under CI, fail).
 
 use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use oauth_refresh::{
-    AccountStore, AccountsConfig, Client, EncryptionKey, ErrorCode, GustoEnvironment,
-    PostgresStore, RefreshTokenRequest, Secret, TokenManager, TokenStore,
+    AccountStore, AccountsConfig, Client, EncryptionKey, ErrorCode, PostgresStore,
+    RefreshTokenRequest, Secret, TokenManager, TokenStore,
 };
 use token_server::{PostgresServer, TokenServer};
 
@@ -404,19 +403,5 @@ fn a_worker_killed_mid_refresh_fifty_times_loses_no_grant() {
         || lease_holder(&mut db.borrow_mut()),
         || version(&mut db.borrow_mut()),
     );
-    let stored = store
-        .load()
-        .unwrap()
-        .expect("the store always holds a token");
-    let checker = Client::gusto(GustoEnvironment::from_str(&base).unwrap())
-        .build()
-        .unwrap();
-    let next = checker
-        .refresh(&RefreshTokenRequest::new(
-            "app",
-            "secret-app",
-            stored.refresh_token().unwrap(),
-        ))
-        .unwrap_or_else(|e| panic!("the stored token was refused: {e}"));
-    assert!(server.use_access_token("pgkill", next.access_token()));
+    support::assert_the_stored_token_works(&server, &base, "pgkill", &store);
 }

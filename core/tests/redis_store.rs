@@ -4,13 +4,11 @@
 #![cfg(feature = "redis")]
 
 use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth_refresh::{
-    Client, EncryptionKey, ErrorCode, GustoEnvironment, ManagerOptions, RedisStore,
-    RefreshTokenRequest, TokenManager, TokenStore,
+    Client, EncryptionKey, ErrorCode, ManagerOptions, RedisStore, TokenManager, TokenStore,
 };
 use redis::Commands;
 use token_server::{RedisServer, TokenServer};
@@ -511,21 +509,7 @@ fn a_lease_holder_killed_mid_refresh_is_taken_over_fifty_times() {
         || version(&mut conn.borrow_mut(), &store),
     );
     // Nothing was lost: the stored token is one the server accepts.
-    let stored = store
-        .load()
-        .unwrap()
-        .expect("the store always holds a token");
-    let checker = Client::gusto(GustoEnvironment::from_str(&base).unwrap())
-        .build()
-        .unwrap();
-    let next = checker
-        .refresh(&RefreshTokenRequest::new(
-            "app",
-            "secret-app",
-            stored.refresh_token().unwrap(),
-        ))
-        .unwrap_or_else(|e| panic!("the stored token was refused: {e}"));
-    assert!(server.use_access_token("rkill", next.access_token()));
+    support::assert_the_stored_token_works(&server, &base, "rkill", &store);
 }
 
 #[test]

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, Config, NoTls};
 
-use super::renewer::{renew_every_third, Renewing};
+use super::renewer::RenewedLease;
 use super::{
     fingerprint, lease_owner, poll_lease, store_error, token_from_record, AccountStore, Lease,
     Leased, TokenStore,
@@ -590,8 +590,7 @@ impl TokenStore for PostgresStore {
                 return Ok(None);
             };
             let record = text(row)?;
-            let lease =
-                PostgresLease::new(self.shared.clone(), account.to_owned(), owner.clone(), ttl);
+            let lease = lease(self.shared.clone(), account.to_owned(), owner.clone(), ttl);
             let token = match record.as_str() {
                 "" => None,
                 record => Some(self.shared.token(account, record)?),
@@ -620,54 +619,16 @@ impl AccountStore for PostgresStore {
 }
 
 /// The refresh lease: a row's owner and expiry, renewed every third of its TTL.
-struct PostgresLease {
-    shared: Arc<Shared>,
-    account: String,
-    owner: String,
-    renewing: Option<Renewing>,
-    released: bool,
-}
-
-impl PostgresLease {
-    fn new(shared: Arc<Shared>, account: String, owner: String, ttl: Duration) -> Self {
-        let (keeper, a, o) = (shared.clone(), account.clone(), owner.clone());
-        let ttl_ms = ttl.as_millis().max(1) as f64;
-        let renewing = renew_every_third(
-            ttl,
-            Arc::new(move || {
-                let _ = keeper.execute(Statement::Renew, &[&a, &o, &ttl_ms]);
-            }),
-        );
-        PostgresLease {
-            shared,
-            account,
-            owner,
-            renewing: Some(renewing),
-            released: false,
-        }
-    }
-}
-
-impl Lease for PostgresLease {
-    fn owner(&self) -> Option<&str> {
-        Some(&self.owner)
-    }
-
-    fn released(&mut self) {
-        self.released = true;
-    }
-}
-
-impl Drop for PostgresLease {
-    fn drop(&mut self) {
-        drop(self.renewing.take());
-        if !self.released {
-            // Best effort: if the database is unreachable now, the expiry frees the lease.
-            let _ = self
-                .shared
-                .execute(Statement::Release, &[&self.account, &self.owner]);
-        }
-    }
+fn lease(shared: Arc<Shared>, account: String, owner: String, ttl: Duration) -> RenewedLease {
+    let (keeper, a, o) = (shared.clone(), account.clone(), owner.clone());
+    let ttl_ms = ttl.as_millis().max(1) as f64;
+    let renew = Arc::new(move || {
+        let _ = keeper.execute(Statement::Renew, &[&a, &o, &ttl_ms]);
+    });
+    let released_owner = owner.clone();
+    RenewedLease::new(owner, ttl, renew, move || {
+        let _ = shared.execute(Statement::Release, &[&account, &released_owner]);
+    })
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use std::time::Duration;
 use redis::io::tcp::TcpSettings;
 use redis::{Connection, IntoConnectionInfo, RedisError, RetryMethod, Script};
 
-use super::renewer::{renew_every_third, Renewing};
+use super::renewer::RenewedLease;
 use super::{
     fingerprint, lease_owner, poll_lease, store_error, token_from_record, AccountStore, Lease,
     Leased, TokenStore,
@@ -398,62 +398,25 @@ fn redis_error(e: &RedisError) -> Error {
     }
 }
 
-/// The refresh lease. While it is held, the process's renewer extends its TTL every third
-/// of it (see `renewer`).
-struct RedisLease {
-    inner: Arc<Inner>,
-    owner: String,
-    /// Stopped before the release, so no renewal follows it.
-    renewing: Option<Renewing>,
-    /// Released already, with the token's write.
-    released: bool,
-}
-
-impl RedisLease {
-    fn new(inner: Arc<Inner>, owner: String, ttl: Duration) -> Self {
-        let (keeper, renewed_owner) = (inner.clone(), owner.clone());
-        let ttl_ms = ttl.as_millis() as u64;
-        // Best effort: if a renewal fails (Redis unreachable), the compare-and-swap still
-        // keeps a second refresher's token from overwriting ours.
-        let renewing = renew_every_third(
-            ttl,
-            Arc::new(move || {
-                let _ = keeper.run(|c| {
-                    SCRIPTS
-                        .renew
-                        .key(&keeper.lease_key)
-                        .arg(&renewed_owner)
-                        .arg(ttl_ms)
-                        .invoke::<i64>(c)
-                });
-            }),
-        );
-        RedisLease {
-            inner,
-            owner,
-            renewing: Some(renewing),
-            released: false,
-        }
-    }
-}
-
-impl Lease for RedisLease {
-    fn owner(&self) -> Option<&str> {
-        Some(&self.owner)
-    }
-
-    fn released(&mut self) {
-        self.released = true;
-    }
-}
-
-impl Drop for RedisLease {
-    fn drop(&mut self) {
-        drop(self.renewing.take());
-        if !self.released {
-            self.inner.release(&self.owner);
-        }
-    }
+/// The refresh lease: renewed every third of its TTL by the process's renewer, released by
+/// its owner.
+fn lease(inner: Arc<Inner>, owner: String, ttl: Duration) -> RenewedLease {
+    let (keeper, renewed_owner) = (inner.clone(), owner.clone());
+    let ttl_ms = ttl.as_millis() as u64;
+    // Best effort: if a renewal fails (Redis unreachable), the compare-and-swap still keeps a
+    // second refresher's token from overwriting ours.
+    let renew = Arc::new(move || {
+        let _ = keeper.run(|c| {
+            SCRIPTS
+                .renew
+                .key(&keeper.lease_key)
+                .arg(&renewed_owner)
+                .arg(ttl_ms)
+                .invoke::<i64>(c)
+        });
+    });
+    let released_owner = owner.clone();
+    RenewedLease::new(owner, ttl, renew, move || inner.release(&released_owner))
 }
 
 impl TokenStore for RedisStore {
@@ -548,7 +511,7 @@ impl RedisStore {
         &self,
         ttl: Duration,
         wait: Duration,
-    ) -> Result<Option<(RedisLease, String)>, Error> {
+    ) -> Result<Option<(RenewedLease, String)>, Error> {
         let inner = self.one()?;
         let owner = lease_owner()?;
         let ttl_ms = ttl.as_millis().max(1) as u64;
@@ -563,7 +526,7 @@ impl RedisStore {
                     .invoke(c)
             })?;
             Ok((acquired == 1).then(|| {
-                let lease = RedisLease::new(self.inner.clone(), owner.clone(), ttl);
+                let lease = lease(self.inner.clone(), owner.clone(), ttl);
                 (lease, record)
             }))
         })

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::Lease;
+
 /// Renews one lease; failures are the store's to ignore (its TTL is the safety net).
 pub(crate) type Renew = Arc<dyn Fn() + Send + Sync>;
 
@@ -44,7 +46,7 @@ fn lock() -> MutexGuard<'static, Registry> {
 
 /// A lease being renewed; dropping it stops the renewals (a renewal already under way may
 /// still finish: the store's renew is a no-op once the lease is not the holder's).
-pub(crate) struct Renewing(u64);
+struct Renewing(u64);
 
 impl Drop for Renewing {
     fn drop(&mut self) {
@@ -53,7 +55,7 @@ impl Drop for Renewing {
 }
 
 /// Calls `renew` every third of `ttl` until the returned guard is dropped.
-pub(crate) fn renew_every_third(ttl: Duration, renew: Renew) -> Renewing {
+fn renew_every_third(ttl: Duration, renew: Renew) -> Renewing {
     let every = (ttl / 3).max(Duration::from_millis(1));
     let mut registry = lock();
     let id = registry.next_id;
@@ -115,6 +117,51 @@ fn run() {
         if idle && timeout.timed_out() && registry.held.is_empty() {
             registry.running_in = None;
             return;
+        }
+    }
+}
+
+/// A lease held in a shared store (Redis, PostgreSQL): renewed every third of its TTL until
+/// dropped, then released, unless the store's write released it already.
+pub(crate) struct RenewedLease {
+    owner: String,
+    /// Stopped before the release, so no renewal follows it.
+    renewing: Option<Renewing>,
+    /// `None` once the store released it with the token's write.
+    release: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl RenewedLease {
+    /// `release` is best effort: if the store is unreachable, the lease's expiry frees it.
+    pub(crate) fn new(
+        owner: String,
+        ttl: Duration,
+        renew: Renew,
+        release: impl FnOnce() + Send + 'static,
+    ) -> Self {
+        RenewedLease {
+            owner,
+            renewing: Some(renew_every_third(ttl, renew)),
+            release: Some(Box::new(release)),
+        }
+    }
+}
+
+impl Lease for RenewedLease {
+    fn owner(&self) -> Option<&str> {
+        Some(&self.owner)
+    }
+
+    fn released(&mut self) {
+        self.release = None;
+    }
+}
+
+impl Drop for RenewedLease {
+    fn drop(&mut self) {
+        drop(self.renewing.take());
+        if let Some(release) = self.release.take() {
+            release();
         }
     }
 }

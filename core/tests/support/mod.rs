@@ -2,8 +2,11 @@
 #![allow(dead_code)] // each suite uses its own part
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
-use oauth_refresh::{Client, Credentials, RefreshTokenRequest, Secret, Token};
+use oauth_refresh::{
+    Client, Credentials, GustoEnvironment, RefreshTokenRequest, Secret, Token, TokenStore,
+};
 use token_server::TokenServer;
 
 pub fn credentials(seed: &str) -> Credentials {
@@ -140,4 +143,29 @@ pub fn kill_lease_holders_fifty_times(
         w.kill().unwrap();
         w.wait().unwrap();
     }
+}
+
+/// Nothing was lost: the token `store` holds is one the server at `base` (Gusto-style)
+/// accepts, and its access token works at `scope`.
+pub fn assert_the_stored_token_works(
+    server: &TokenServer,
+    base: &str,
+    scope: &str,
+    store: &dyn TokenStore,
+) {
+    let stored = store
+        .load()
+        .unwrap()
+        .expect("the store always holds a token");
+    let checker = Client::gusto(GustoEnvironment::from_str(base).unwrap())
+        .build()
+        .unwrap();
+    let next = checker
+        .refresh(&RefreshTokenRequest::new(
+            "app",
+            "secret-app",
+            stored.refresh_token().unwrap(),
+        ))
+        .unwrap_or_else(|e| panic!("the stored token was refused: {e}"));
+    assert!(server.use_access_token(scope, next.access_token()));
 }
