@@ -78,19 +78,13 @@ async function main() {
   for (let i = 0; i < Number(warmup); i++) {
     if (!(await one())) throw new Error('no access token')
   }
+  const sync = client.endsWith('Sync') // not awaited, as its users would not
   const latencies = []
-  if (client.endsWith('Sync')) { // not awaited, as its users would not
-    for (let i = 0; i < Number(n); i++) {
-      const t = process.hrtime.bigint()
-      one()
-      latencies.push(Number(process.hrtime.bigint() - t) / 1000)
-    }
-  } else {
-    for (let i = 0; i < Number(n); i++) {
-      const t = process.hrtime.bigint()
-      await one()
-      latencies.push(Number(process.hrtime.bigint() - t) / 1000)
-    }
+  for (let i = 0; i < Number(n); i++) {
+    const t = process.hrtime.bigint()
+    const answer = one()
+    if (!sync) await answer
+    latencies.push(Number(process.hrtime.bigint() - t) / 1000)
   }
   report(latencies, Number(n))
 }

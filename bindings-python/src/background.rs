@@ -126,12 +126,13 @@ impl Job {
 /// cancelled before it started: no one awaits it.
 fn run(job: Py<Job>, outcome: Py<PyAny>, mailbox: Option<Arc<Inbox>>) {
     let answer = job.get().answer;
-    let Some(work) = job.get().start() else {
-        return Python::attach(move |_| drop((job, outcome)));
+    // Dropped here without the GIL: pyo3 defers that to the next thread that holds it.
+    let work = job.get().start();
+    drop(job);
+    let Some(work) = work else {
+        return; // cancelled before it started: `outcome` is dropped as `job` was
     };
     let result = catch_unwind(AssertUnwindSafe(work));
-    // Without the GIL, pyo3 defers dropping it to the next thread that holds the GIL.
-    drop(job);
     let finished = Finished {
         outcome,
         answer,
