@@ -139,6 +139,11 @@ impl Book {
         refused: Option<String>,
     ) -> Option<AccountEvent> {
         let needs = err.code() == ErrorCode::InvalidGrant;
+        if needs && refused.is_some() && self.refusal(account, refused.as_deref()).is_some() {
+            // The manager repeating, without a request, the refusal already recorded for this
+            // very refresh token (a refresh-ahead job dispatched before it): not an attempt.
+            return None;
+        }
         let sick = self.sick.entry(account.to_owned()).or_insert_with(|| Sick {
             health: Health {
                 since: Some(SystemTime::now()),
@@ -187,5 +192,38 @@ impl Book {
         if let Some(sick) = self.sick.get_mut(account) {
             sick.refused = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::RefreshTokenState;
+
+    fn invalid_grant() -> Error {
+        Error::new(
+            ErrorCode::InvalidGrant,
+            RefreshTokenState::Rejected,
+            "refused",
+        )
+    }
+
+    #[test]
+    fn a_refusal_counts_once_per_refused_refresh_token() {
+        let mut book = Book::default();
+        let first = book.failed("a", &invalid_grant(), Some("rt-1".to_owned()));
+        assert_eq!(first.map(|e| e.attempts), Some(1));
+        // The same refusal repeated (no request was sent): no event, no attempt.
+        assert!(book
+            .failed("a", &invalid_grant(), Some("rt-1".to_owned()))
+            .is_none());
+        assert_eq!(book.health("a").attempts, 1);
+        // A new grant refused in turn is another attempt (reported once already: no event).
+        book.readded("a");
+        assert!(book
+            .failed("a", &invalid_grant(), Some("rt-2".to_owned()))
+            .is_none());
+        assert_eq!(book.health("a").attempts, 2);
+        assert_eq!(book.health("a").status, HealthStatus::NeedsReauthorization);
     }
 }
